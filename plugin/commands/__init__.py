@@ -1,0 +1,1 @@
+"""Sub-commands of `matanyone-plugin`; each module: `register(subparsers)`, heavy imports inside its handler."""

@@ -1,0 +1,37 @@
+"""User errors: one exception family whose message is one line naming the file, frame
+or setting and what to do. The CLI prints it without a traceback and exits 1."""
+
+
+class UserError(Exception):
+    """A problem the user can fix; `str(err)` is the one line to show."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))
+
+
+class PlateError(UserError):
+    """A plate (image sequence or movie) that cannot be read as asked."""
+
+
+class ColorError(UserError):
+    """A colourspace, display/view or OCIO config that cannot be used."""
+
+
+class OutputError(UserError):
+    """An output path that cannot be written (or would overwrite a source)."""
+
+
+class WeightsError(UserError):
+    """A checkpoint that is missing, of the wrong layout, or unsafe to load."""
+
+
+class ShotFileError(UserError):
+    """A shot file (JSON) that is broken or names something impossible."""
+
+
+class MaskError(UserError):
+    """A mask file or painted mask that cannot be used."""
+
+
+class WorkerError(UserError):
+    """The worker process is missing, of another version, or died."""
