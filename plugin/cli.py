@@ -12,7 +12,7 @@ import importlib
 import sys
 import traceback
 
-from plugin.errors import UserError
+from plugin.errors import is_user_error
 
 # Sub-command modules under plugin/commands/, in the order `--help` lists them.
 COMMANDS = ("run", "demo", "info", "weights", "eval", "farm", "app", "worker")
@@ -55,13 +55,13 @@ def main(argv=None) -> int:
         return EXIT_USER
     try:
         return int(args.func(args) or EXIT_OK)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USER
     except KeyboardInterrupt:
         print("cancelled: whole frames written so far are kept; run again to resume.", file=sys.stderr)
         return 130
-    except Exception as err:  # noqa: BLE001 - the one place internal errors become one line
+    except Exception as err:  # noqa: BLE001 - the one place errors become one line
+        if is_user_error(err):
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_USER
         log = _internal_error_log()
         print(f"internal error: {type(err).__name__}: {err} (traceback saved to {log})", file=sys.stderr)
         return EXIT_INTERNAL

@@ -3,7 +3,13 @@ or setting and what to do. The CLI prints it without a traceback and exits 1."""
 
 
 class UserError(Exception):
-    """A problem the user can fix; `str(err)` is the one line to show."""
+    """A problem the user can fix; `str(err)` is the one line to show.
+
+    `user_error = True` is the mark every front end checks, so the engine (which cannot
+    import `plugin`) marks its own user errors the same way.
+    """
+
+    user_error = True
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
@@ -35,3 +41,8 @@ class MaskError(UserError):
 
 class WorkerError(UserError):
     """The worker process is missing, of another version, or died."""
+
+
+def is_user_error(err: BaseException) -> bool:
+    """True for errors whose message is the one line to show the user (ours or the engine's)."""
+    return bool(getattr(err, "user_error", False))
