@@ -1,0 +1,225 @@
+"""Farm jobs: OpenJD templates built from shot files, validated with openjd-model, and run
+with `openjd run` against local runs of the same shots."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from plugin import farm
+from plugin.cli import main as cli_main
+from plugin.errors import ShotFileError
+
+REPO = Path(__file__).resolve().parents[2]
+H, W, FIRST, LAST = 48, 64, 1001, 1006
+
+
+# -- test data --------------------------------------------------------------------
+
+def _write_image(path: Path, pixels: np.ndarray, fmt: str) -> None:
+    import OpenImageIO as oiio
+    spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], pixels.shape[2] if pixels.ndim == 3 else 1, fmt)
+    out = oiio.ImageOutput.create(str(path))
+    assert out is not None, oiio.geterror()
+    assert out.open(str(path), spec), out.geterror()
+    assert out.write_image(pixels), out.geterror()
+    out.close()
+
+
+def make_plate(folder: Path) -> str:
+    """6 frames of 48x64 RGB half EXR: two soft squares moving over a gradient."""
+    folder.mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    for i, frame in enumerate(range(FIRST, LAST + 1)):
+        img = np.stack([0.05 + 0.2 * xx / W, 0.1 + 0.1 * yy / H, np.full_like(xx, 0.15)], axis=-1)
+        a = (abs(xx - (14 + 2 * i)) < 8) & (abs(yy - 16) < 8)
+        b = (abs(xx - (46 - 2 * i)) < 7) & (abs(yy - 32) < 7)
+        img[a] = (0.9, 0.3, 0.2)
+        img[b] = (0.2, 0.8, 0.4)
+        _write_image(folder / f"plate.{frame:04d}.exr", img.astype(np.float16), "half")
+    return str(folder / "plate.####.exr")
+
+
+def make_mask(path: Path, cx: int, cy: int, r: int) -> None:
+    yy, xx = np.mgrid[0:H, 0:W]
+    mask = ((abs(xx - cx) < r) & (abs(yy - cy) < r)).astype(np.uint8) * 255
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_image(path, mask[..., None], "uint8")
+
+
+def make_shot(folder: Path, name: str, objects=("hero", "prop"), out_dir="matte") -> Path:
+    """A shot file with its own plate and one first-frame mask per object (stand-in weights)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "plates").is_dir():
+        make_plate(folder / "plates")
+    squares = [(14, 16, 8), (46, 32, 7), (30, 40, 5)]
+    objs = []
+    for i, obj in enumerate(objects):
+        cx, cy, r = squares[i % len(squares)]
+        mask = folder / "masks" / f"{obj}.{FIRST}.png"
+        if not mask.is_file():
+            make_mask(mask, cx, cy, r)
+        objs.append({"id": i + 1, "name": obj, "keyframes": {str(FIRST): f"masks/{obj}.{FIRST}.png"}})
+    data = {
+        "version": 1,
+        "plate": {"path": "plates/plate.####.exr", "first": FIRST, "last": LAST,
+                  "colourspace": None, "ocio_config": None, "frame_offset": 0},
+        "network_input": {"display": None, "view": None},
+        "objects": objs,
+        "mask_cleanup": {"dilate": 0, "erode": 0},
+        "engine": {"weights": "stand-in", "warmup": 2, "mem_every": 5, "max_mem_frames": 5,
+                   "top_k": 30, "precision": "fp32", "device": "cpu", "max_internal_size": None},
+        "output": {"path": f"{out_dir}/{name}_{{object}}.####.exr", "dtype": "half", "channels": "A"},
+    }
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def three_shots(tmp_path):
+    """Three shots of two objects each; the third shot's objects differ from the others'."""
+    return [make_shot(tmp_path / "sh010", "sh010"),
+            make_shot(tmp_path / "sh020", "sh020"),
+            make_shot(tmp_path / "sh030", "sh030", objects=("car", "dog"))]
+
+
+def _decode(template: dict):
+    from openjd.model import decode_job_template
+    return decode_job_template(template=template)
+
+
+# -- templates --------------------------------------------------------------------
+
+def test_one_shot_template_is_valid_openjd_with_a_task_per_object(tmp_path):
+    shot = make_shot(tmp_path / "sh010", "sh010")
+    template = farm.build_template([shot], python="/studio/bin/python", device="cuda", weights_dir="/mnt/weights")
+    decoded = _decode(template)
+    assert decoded.specificationVersion.value == "jobtemplate-2023-09"
+    assert [s.name for s in decoded.steps] == ["Matte"]
+    tasks = farm.list_tasks(template)
+    assert tasks == [("Matte", {"Shot": str(shot.resolve()), "Object": "hero"}),
+                     ("Matte", {"Shot": str(shot.resolve()), "Object": "prop"})]
+    params = {p["name"]: p for p in template["parameterDefinitions"]}
+    assert params["Python"]["default"] == "/studio/bin/python"
+    assert params["Device"]["default"] == "cuda"
+    assert params["WeightsDir"]["default"] == "/mnt/weights"
+    assert template["jobEnvironments"][0]["variables"] == {"MATANYONE_PLUGIN_WEIGHTS": "{{Param.WeightsDir}}"}
+    action = template["steps"][0]["script"]["actions"]["onRun"]
+    assert action["command"] == "{{Param.Python}}"
+    assert action["args"] == ["-m", "plugin", "run", "{{Task.Param.Shot}}", "--object", "{{Task.Param.Object}}",
+                              "--device", "{{Param.Device}}"]
+    assert "hostRequirements" not in template["steps"][0]
+
+
+def test_three_shots_with_different_objects_pair_each_shot_with_its_own_objects(three_shots):
+    template = farm.build_template(three_shots)
+    _decode(template)
+    pairs = [(Path(p["Shot"]).name, p["Object"]) for _, p in farm.list_tasks(template)]
+    assert pairs == [("sh010.json", "hero"), ("sh010.json", "prop"), ("sh020.json", "hero"),
+                     ("sh020.json", "prop"), ("sh030.json", "car"), ("sh030.json", "dog")]
+    assert template["name"] == "MatAnyone sh010 +2 shots"
+    # Default interpreter: the one building the template.
+    assert template["parameterDefinitions"][0]["default"] == sys.executable
+
+
+def test_job_parameters_resolve_into_the_task_command(tmp_path):
+    from openjd.model import create_job, preprocess_job_parameters
+    shot = make_shot(tmp_path / "sh010", "sh010")
+    template = farm.build_template([shot], python="python3")
+    decoded = _decode(template)
+    values = preprocess_job_parameters(job_template=decoded, job_parameter_values={"Device": "cuda:1"},
+                                       job_template_dir=tmp_path, current_working_dir=tmp_path)
+    assert {k: v.value for k, v in values.items()} == {"Python": "python3", "Device": "cuda:1", "WeightsDir": ""}
+    job = create_job(job_template=decoded, job_parameter_values=values)
+    assert job.parameters["Device"].value == "cuda:1"
+
+
+def test_gpu_host_requirements(tmp_path):
+    shot = make_shot(tmp_path / "sh010", "sh010")
+    plain = farm.build_template([shot], gpu=True)
+    assert plain["steps"][0]["hostRequirements"] == {"amounts": [{"name": "amount.worker.gpu", "min": 1}]}
+    sized = farm.build_template([shot], gpu_memory_gib=12)
+    assert sized["steps"][0]["hostRequirements"]["amounts"] == [
+        {"name": "amount.worker.gpu", "min": 1}, {"name": "amount.worker.gpu.memory", "min": 12288}]
+    job_step = _decode(sized).steps[0]
+    assert [a.name for a in job_step.hostRequirements.amounts] == ["amount.worker.gpu", "amount.worker.gpu.memory"]
+
+
+def test_more_tasks_than_openjd_allows_in_one_step_go_into_more_steps(three_shots, monkeypatch):
+    monkeypatch.setattr(farm, "MAX_TASKS_PER_STEP", 4)
+    template = farm.build_template(three_shots)
+    _decode(template)
+    tasks = farm.list_tasks(template)
+    assert [step for step, _ in tasks] == ["Matte 1"] * 4 + ["Matte 2"] * 2
+    assert [p["Object"] for _, p in tasks] == ["hero", "prop", "hero", "prop", "car", "dog"]
+
+
+def test_written_template_passes_openjd_check_and_reloads(three_shots, tmp_path):
+    out = farm.write_template(farm.build_template(three_shots, gpu=True), tmp_path / "job.yaml")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["job.yaml"]  # no temp file left
+    check = subprocess.run([sys.executable, "-m", "openjd", "check", str(out)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert farm.load_template(out) == yaml.safe_load(out.read_text())
+    as_json = farm.write_template(farm.build_template(three_shots), tmp_path / "job.json")
+    assert len(farm.list_tasks(json.loads(as_json.read_text()))) == 6
+
+
+def test_cli_template_writes_the_file(three_shots, tmp_path, capsys):
+    out = tmp_path / "job.yaml"
+    rc = cli_main(["farm", "template", *map(str, three_shots), "--out", str(out), "--python", "/opt/py",
+                   "--device", "cuda", "--weights-dir", "/mnt/w", "--gpu"])
+    assert rc == 0
+    assert "6 task(s) for 3 shot(s)" in capsys.readouterr().out
+    template = farm.load_template(out)
+    assert {p["name"]: p["default"] for p in template["parameterDefinitions"]} == {
+        "Python": "/opt/py", "Device": "cuda", "WeightsDir": "/mnt/w"}
+    assert template["steps"][0]["hostRequirements"]["amounts"][0]["name"] == "amount.worker.gpu"
+
+
+def test_a_broken_shot_file_stops_the_template_with_one_line_naming_it(three_shots, tmp_path, capsys):
+    out = tmp_path / "job.yaml"
+    out.write_text("keep me\n")
+    three_shots[1].write_text('{"version": 1, "plate": ')
+    rc = cli_main(["farm", "template", *map(str, three_shots), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.count("\n") == 1 and err.startswith("error: ") and "sh020.json" in err and "JSON" in err
+    assert out.read_text() == "keep me\n"  # nothing half-written, nothing replaced
+    with pytest.raises(ShotFileError, match="not found"):
+        farm.plan_tasks([tmp_path / "missing.json"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--out", "{tmp}/nofolder/job.yaml"], "folder not found"),
+    (["--out", "{tmp}/job.txt"], ".yaml, .yml or .json"),
+    (["--out", "{tmp}/job.yaml", "--gpu-memory", "-2"], "above 0"),
+    (["--out", "{tmp}/job.yaml", "--device", " "], "--device is empty"),
+    (["--out", "{tmp}/job.yaml", "--python", "{{{{Param.X}}}}"], "OpenJD reads as an expression"),
+])
+def test_bad_template_options_are_one_line_errors(tmp_path, capsys, args, message):
+    shot = make_shot(tmp_path / "sh010", "sh010")
+    args = [a.format(tmp=tmp_path) for a in args]
+    rc = cli_main(["farm", "template", str(shot), *args])
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1 and message in err, err
+    assert not (tmp_path / "job.yaml").exists()
+
+
+def test_same_shot_twice_is_refused(tmp_path):
+    shot = make_shot(tmp_path / "sh010", "sh010")
+    with pytest.raises(farm.FarmError, match="given twice"):
+        farm.build_template([shot, tmp_path / "sh010" / ".." / "sh010" / "sh010.json"])
+
+
+def test_load_template_refuses_an_invalid_template(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("specificationVersion: jobtemplate-2023-09\nname: x\nsteps: []\n")
+    with pytest.raises(farm.FarmError, match="bad.yaml: the job template is not valid OpenJD"):
+        farm.load_template(bad)
