@@ -26,6 +26,15 @@ MAX_TASKS_PER_STEP = 1024
 # Seconds a cancelled task gets to finish the frame in hand before it is killed.
 CANCEL_GRACE_S = 30
 WEIGHTS_ENV = "MATANYONE_PLUGIN_WEIGHTS"
+# The job environment's onEnter: export WeightsDir only when given (an empty value must not
+# hide a worker's own setting), after checking the worker can see it. `openjd_env: NAME=VALUE`
+# on stdout sets a variable for the rest of the session; the interpreter is the job's own.
+_SET_WEIGHTS = (
+    "import os, sys; d = sys.argv[1]; "
+    "d and not os.path.exists(d) and sys.exit('error: weights folder ' + d + ' (job parameter WeightsDir) "
+    "is not on this worker; mount it there or change WeightsDir'); "
+    f"d and print('openjd_env: {WEIGHTS_ENV}=' + d)"
+)
 
 
 class FarmError(UserError):
@@ -97,7 +106,8 @@ def build_template(
             installed, as the workers see it (default: the one running now).
         device: default of the `Device` job parameter (auto | cpu | cuda | cuda:N | mps).
         weights_dir: default of the `WeightsDir` job parameter, a shared studio folder of
-            checkpoints, given to each task as $MATANYONE_PLUGIN_WEIGHTS ("" leaves it unset).
+            checkpoints, given to each task as $MATANYONE_PLUGIN_WEIGHTS ("" leaves the
+            worker's own setting).
         gpu: ask the scheduler for a worker with at least one GPU.
         gpu_memory_gib: ask for at least this much GPU memory (implies `gpu`).
         name: the job's name (default: from the shot files).
@@ -126,12 +136,14 @@ def build_template(
             {"name": "Device", "type": "STRING", "minLength": 1, "default": device,
              "description": "Compute device: auto, cpu, cuda, cuda:N or mps."},
             {"name": "WeightsDir", "type": "STRING", "default": weights_dir or "",
-             "description": ("Shared studio folder of checkpoints, set as MATANYONE_PLUGIN_WEIGHTS "
-                             "for every task; empty uses each worker's own settings.")},
+             "description": ("Shared studio folder (or file) of checkpoints, set as "
+                             "MATANYONE_PLUGIN_WEIGHTS for every task; empty keeps each worker's own setting.")},
         ],
         "jobEnvironments": [
-            {"name": "MatAnyoneWeights", "description": "Where tasks find the model checkpoints.",
-             "variables": {WEIGHTS_ENV: "{{Param.WeightsDir}}"}},
+            {"name": "MatAnyoneWeights",
+             "description": "Sets MATANYONE_PLUGIN_WEIGHTS from WeightsDir, when given, for every task.",
+             "script": {"actions": {"onEnter": {
+                 "command": "{{Param.Python}}", "args": ["-c", _SET_WEIGHTS, "{{Param.WeightsDir}}"]}}}},
         ],
         "steps": [],
     }

@@ -110,7 +110,8 @@ def test_one_shot_template_is_valid_openjd_with_a_task_per_object(tmp_path):
     assert params["Python"]["default"] == "/studio/bin/python"
     assert params["Device"]["default"] == "cuda"
     assert params["WeightsDir"]["default"] == "/mnt/weights"
-    assert template["jobEnvironments"][0]["variables"] == {"MATANYONE_PLUGIN_WEIGHTS": "{{Param.WeightsDir}}"}
+    on_enter = template["jobEnvironments"][0]["script"]["actions"]["onEnter"]
+    assert on_enter["command"] == "{{Param.Python}}" and on_enter["args"][-1] == "{{Param.WeightsDir}}"
     action = template["steps"][0]["script"]["actions"]["onRun"]
     assert action["command"] == "{{Param.Python}}"
     assert action["args"] == ["-m", "plugin", "run", "{{Task.Param.Shot}}", "--object", "{{Task.Param.Object}}",
@@ -223,3 +224,52 @@ def test_load_template_refuses_an_invalid_template(tmp_path):
     bad.write_text("specificationVersion: jobtemplate-2023-09\nname: x\nsteps: []\n")
     with pytest.raises(farm.FarmError, match="bad.yaml: the job template is not valid OpenJD"):
         farm.load_template(bad)
+
+
+# -- openjd run: what each task runs (a stand-in interpreter that records it) ------
+
+def _recording_python(tmp_path: Path) -> Path:
+    """An 'interpreter' that runs the job environment's `-c` code with this Python and
+    prints, instead of matting, the task's arguments and weights variable."""
+    script = tmp_path / "recording-python"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "-c" ]; then exec "{sys.executable}" "$@"; fi\n'
+        'echo "ARGS $*"\n'
+        'echo "WEIGHTS=${MATANYONE_PLUGIN_WEIGHTS-unset}"\n')
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the recording interpreter is a POSIX shell script")
+def test_openjd_run_gives_each_task_its_shot_object_device_and_weights(three_shots, tmp_path):
+    job = farm.write_template(farm.build_template(three_shots, device="cpu"), tmp_path / "job.yaml")
+    weights = tmp_path / "studio_weights"
+    weights.mkdir()
+    python = _recording_python(tmp_path)
+    outcomes = farm.run_locally(job, job_params={"Python": str(python), "WeightsDir": str(weights)},
+                                logs_dir=tmp_path / "logs")
+    assert [o.ok for o in outcomes] == [True] * 6
+    for outcome, (shot, obj) in zip(outcomes, [(0, "hero"), (0, "prop"), (1, "hero"), (1, "prop"),
+                                               (2, "car"), (2, "dog")]):
+        log = outcome.log_path.read_text()
+        assert f"ARGS -m plugin run {three_shots[shot].resolve()} --object {obj} --device cpu\n" in log
+        assert f"WEIGHTS={weights}\n" in log
+    # A WeightsDir the worker cannot see: every task fails with one line saying so.
+    missing = farm.run_locally(job, job_params={"Python": str(python), "WeightsDir": str(tmp_path / "nope")})
+    assert [o.ok for o in missing] == [False] * 6
+    assert missing[0].error == (f"error: weights folder {tmp_path / 'nope'} (job parameter WeightsDir) is not on "
+                                "this worker; mount it there or change WeightsDir")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the recording interpreter is a POSIX shell script")
+def test_openjd_run_without_weights_dir_keeps_the_workers_setting(tmp_path, monkeypatch):
+    shot = make_shot(tmp_path / "sh010", "sh010", objects=("hero",))
+    job = farm.write_template(farm.build_template([shot], python=str(_recording_python(tmp_path))),
+                              tmp_path / "job.yaml")
+    monkeypatch.setenv("MATANYONE_PLUGIN_WEIGHTS", "/worker/own")
+    lines = []
+    [outcome] = farm.run_locally(job, job_params={"Device": "cuda:1"}, on_output=lines.append)
+    assert outcome.ok and outcome.log_path is None
+    log = "\n".join(lines)
+    assert "WEIGHTS=/worker/own" in log and "--object hero --device cuda:1" in log
