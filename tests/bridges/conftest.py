@@ -1,0 +1,39 @@
+"""Fixtures for the host bridges: the fake `nuke`/`nukescripts` and `DaVinciResolveScript`
+modules in `fakes/`, importable only while a test asks for them."""
+import sys
+from pathlib import Path
+
+import pytest
+
+FAKES = Path(__file__).resolve().parent / "fakes"
+_FAKE_MODULES = ("nuke", "nukescripts", "nukescripts.panels", "DaVinciResolveScript")
+
+
+def _forget(prefixes):
+    for name in list(sys.modules):
+        if name in _FAKE_MODULES or any(name == p or name.startswith(p + ".") for p in prefixes):
+            del sys.modules[name]
+
+
+@pytest.fixture
+def fake_nuke(monkeypatch):
+    """The fake `nuke` module, reset, with nuke_bridge imported fresh against it."""
+    monkeypatch.syspath_prepend(str(FAKES))
+    _forget(("nuke_bridge",))
+    import nuke
+
+    nuke.fake_reset()
+    yield nuke
+    _forget(("nuke_bridge",))
+
+
+@pytest.fixture
+def fake_resolve_module(monkeypatch):
+    """The fake `DaVinciResolveScript` module, reset, with resolve_bridge imported fresh."""
+    monkeypatch.syspath_prepend(str(FAKES))
+    _forget(("resolve_bridge",))
+    import DaVinciResolveScript
+
+    DaVinciResolveScript.fake_reset()
+    yield DaVinciResolveScript
+    _forget(("resolve_bridge",))
