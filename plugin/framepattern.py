@@ -41,7 +41,8 @@ class FramePattern:
 
     @property
     def extension(self) -> str:
-        return os.path.splitext(self.suffix)[1].lower()
+        dot = self.suffix.rfind(".")
+        return self.suffix[dot:].lower() if dot >= 0 else ""
 
     def frame_of(self, name: str) -> Optional[int]:
         """The frame number a file name (no directory) stands for, or None."""

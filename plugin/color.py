@@ -1,0 +1,371 @@
+"""Colour through OpenColorIO: which config, what a plate's colourspace probably is, the
+network's input image, and the viewer's display image.
+
+Config choice, read at call time (never at import): an explicit `config` argument, else the
+settings file's `ocio_config`, else `$OCIO`, else OCIO's built-in studio config
+(`ocio://studio-config-latest`).
+
+"What the network sees" (DESIGN): plate colourspace -> the config's default display and view
+(or a chosen one) -> clamp to [0, 1]. Display-referred plates (sRGB/Rec.709 video encodings,
+PNG/JPEG, ProRes) pass through unchanged. Processors are cached; pixels go through OCIO's CPU
+processor on the whole float32 buffer at once.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from plugin.errors import ColorError
+
+BUILTIN_CONFIG = "ocio://studio-config-latest"
+
+
+# --------------------------------------------------------------------------- config
+
+def config_source(config: Optional[str] = None) -> Tuple[str, str]:
+    """(config path or URI, where it came from: 'argument' | 'settings' | '$OCIO' | 'built-in')."""
+    if config:
+        return os.fspath(config), "argument"
+    try:
+        from plugin import settings
+        chosen = settings.load().ocio_config
+    except Exception:  # noqa: BLE001 - a broken settings file must not hide $OCIO
+        chosen = None
+    if chosen:
+        return chosen, "settings"
+    env = os.environ.get("OCIO", "").strip()
+    if env:
+        return env, "$OCIO"
+    return BUILTIN_CONFIG, "built-in"
+
+
+def _config_key(path: str) -> Tuple[str, float]:
+    # A config file edited on disk is reloaded: its mtime is part of the cache key.
+    try:
+        return path, os.path.getmtime(path)
+    except OSError:
+        return path, 0.0
+
+
+@functools.lru_cache(maxsize=8)
+def _load_config(path: str, mtime: float, origin: str):
+    import PyOpenColorIO as ocio
+    if not path.startswith("ocio://") and not os.path.isfile(path):
+        raise ColorError(f"OCIO config {path} (from {origin}) does not exist; fix the path or unset "
+                         f"it to use OCIO's built-in studio config")
+    try:
+        cfg = ocio.Config.CreateFromFile(path)
+        cfg.validate()
+    except Exception as err:  # noqa: BLE001 - OCIO raises its own Exception type
+        reason = " ".join(str(err).split())[:200]
+        raise ColorError(f"OCIO config {path} (from {origin}) cannot be loaded ({reason}); fix it "
+                         f"or unset it to use OCIO's built-in studio config") from None
+    return cfg
+
+
+def get_config(config: Optional[str] = None):
+    """The OCIO config object in use (cached). Raises ColorError for a missing/broken config."""
+    path, origin = config_source(config)
+    return _load_config(*_config_key(path), origin)
+
+
+def config_name(config: Optional[str] = None) -> str:
+    """A short description of the config in use, for `info` and metadata."""
+    path, origin = config_source(config)
+    cfg = get_config(config)
+    return f"{cfg.getName() or path} ({path}, {origin})"
+
+
+# --------------------------------------------------------------------------- names
+
+def _all_names(cfg) -> List[str]:
+    names = []
+    for cs in cfg.getColorSpaces():
+        names.append(cs.getName())
+        names.extend(cs.getAliases())
+    names.extend(cfg.getRoleNames())
+    return names
+
+
+def resolve_colourspace(name: str, config: Optional[str] = None) -> str:
+    """The config's own name for `name` (a colourspace, alias or role).
+
+    Raises:
+        ColorError: unknown name, with the closest names of the config.
+    """
+    cfg = get_config(config)
+    cs = cfg.getColorSpace(name) if name else None
+    if cs is None:
+        by_lower = {}
+        for n in _all_names(cfg):
+            by_lower.setdefault(n.lower(), n)
+        lowered = (name or "").lower()
+        close = [by_lower[n] for n in difflib.get_close_matches(lowered, list(by_lower), n=4, cutoff=0.5)]
+        close += [n for n in by_lower.values() if lowered and lowered in n.lower() and n not in close]
+        close = close[:4]
+        hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else \
+            "run `matanyone-plugin info` to list the config's colourspaces"
+        raise ColorError(f"colourspace {name!r} is not in the OCIO config {cfg.getName() or ''}; {hint}")
+    return cs.getName()
+
+
+def colourspaces(config: Optional[str] = None) -> List[str]:
+    """Every colourspace name of the config."""
+    return [cs.getName() for cs in get_config(config).getColorSpaces()]
+
+
+def is_display_referred(colourspace: str, config: Optional[str] = None) -> bool:
+    """True for plates already encoded for a display (SDR video/sRGB encodings, display-referred
+    spaces) or raw data: these reach the network unchanged."""
+    import PyOpenColorIO as ocio
+    cfg = get_config(config)
+    cs = cfg.getColorSpace(resolve_colourspace(colourspace, config))
+    if cs.getReferenceSpaceType() == ocio.REFERENCE_SPACE_DISPLAY:
+        return True
+    return cs.getEncoding() in ("sdr-video", "data") or cs.isData()
+
+
+def displays_and_views(config: Optional[str] = None) -> Dict[str, List[str]]:
+    """{display: [views]} of the config, default display first."""
+    cfg = get_config(config)
+    default = cfg.getDefaultDisplay()
+    names = [default] + [d for d in cfg.getDisplays() if d != default]
+    return {d: list(cfg.getViews(d)) for d in names}
+
+
+def default_display_view(config: Optional[str] = None, display: Optional[str] = None) -> Tuple[str, str]:
+    cfg = get_config(config)
+    d = display or cfg.getDefaultDisplay()
+    return d, cfg.getDefaultView(d)
+
+
+def _check_display_view(cfg, display: str, view: str) -> None:
+    displays = list(cfg.getDisplays())
+    if display not in displays:
+        close = difflib.get_close_matches(display, displays, n=3, cutoff=0.3)
+        raise ColorError(f"display {display!r} is not in the OCIO config; "
+                         f"choose one of {', '.join(repr(d) for d in (close or displays))}")
+    views = list(cfg.getViews(display))
+    if view not in views:
+        raise ColorError(f"view {view!r} is not offered for display {display!r}; "
+                         f"choose one of {', '.join(repr(v) for v in views)}")
+
+
+# --------------------------------------------------------------------------- guesses
+
+def _first_known(cfg, candidates) -> Optional[str]:
+    for name in candidates:
+        cs = cfg.getColorSpace(name)
+        if cs is not None:
+            return cs.getName()
+    return None
+
+
+_SRGB = ("srgb_tx", "sRGB Encoded Rec.709 (sRGB)", "sRGB - Texture", "Utility - sRGB - Texture",
+         "sRGB", "srgb", "texture_paint", "color_picking")
+_VIDEO = ("g24_rec709", "rec709_display", "Gamma 2.4 Rec.709 - Texture", "Rec.1886 Rec.709 - Display",
+          "Utility - Rec.709 - Display", "Rec.709", "rec709")
+_LOG = ("compositing_log", "ACEScct", "arri_logc4", "ARRI LogC4", "logc3ei800_alexawide", "color_timing")
+_CINEON = ("ADX10", "Input - ADX - ADX10", "cineon", "lg10")
+# EXR chromaticities (red x, red y) -> colourspace candidates
+_PRIMARIES = (((0.713, 0.293), ("ACEScg", "lin_ap1", "scene_linear")),
+              ((0.7347, 0.2653), ("ACES2065-1", "lin_ap0", "aces_interchange")),
+              ((0.64, 0.33), ("lin_rec709", "Linear Rec.709 (sRGB)", "scene_linear")))
+
+
+def _fallback(cfg) -> str:
+    return _first_known(cfg, ("scene_linear", "default")) or cfg.getColorSpaceNames()[0]
+
+
+def _guess_scene_linear(cfg, plate) -> str:
+    chroma = plate.metadata.get("chromaticities")
+    if isinstance(chroma, tuple) and len(chroma) >= 2:
+        for (rx, ry), candidates in _PRIMARIES:
+            if abs(chroma[0] - rx) < 0.005 and abs(chroma[1] - ry) < 0.005:
+                found = _first_known(cfg, candidates)
+                if found:
+                    return found
+    if plate.metadata.get("acesImageContainerFlag"):
+        found = _first_known(cfg, ("aces_interchange", "ACES2065-1"))
+        if found:
+            return found
+    return _fallback(cfg)
+
+
+def _by_file_rule(cfg, plate) -> Optional[str]:
+    probe = f"plate{plate.extension}"
+    if cfg.filepathOnlyMatchesDefaultRule(probe):
+        return None
+    found = cfg.getColorSpaceFromFilepath(probe)
+    name = found[0] if isinstance(found, tuple) else found
+    return name if name and cfg.getColorSpace(name) is not None else None
+
+
+def _guess_log(cfg, plate) -> str:
+    transfer = str(plate.metadata.get("dpx:Transfer", "")).lower()
+    if "linear" == transfer:
+        return _fallback(cfg)
+    if "printing density" in transfer:
+        found = _first_known(cfg, _CINEON)
+        if found:
+            return found
+    if "709" in transfer or "video" in transfer:
+        found = _first_known(cfg, _VIDEO)
+        if found:
+            return found
+    return _by_file_rule(cfg, plate) or _first_known(cfg, _LOG) or _fallback(cfg)
+
+
+def _guess_display(candidates):
+    def guess(cfg, plate) -> str:
+        return _first_known(cfg, candidates) or _fallback(cfg)
+    return guess
+
+
+def _guess_movie(cfg, plate) -> str:
+    return _by_file_rule(cfg, plate) or _first_known(cfg, _VIDEO) or _first_known(cfg, _SRGB) or _fallback(cfg)
+
+
+def _guess_tiff(cfg, plate) -> str:
+    if plate.pixel_type in ("half", "float", "double"):
+        return _guess_scene_linear(cfg, plate)
+    return _first_known(cfg, _SRGB) or _fallback(cfg)
+
+
+# Extension -> rule. EXR: scene-linear (chromaticities when present); DPX/Cineon: log per
+# the file's transfer and the config's rules/roles; video and 8/16-bit stills: display-referred.
+_GUESSES = {
+    ".exr": _guess_scene_linear, ".sxr": _guess_scene_linear, ".hdr": _guess_scene_linear,
+    ".dpx": _guess_log, ".cin": _guess_log,
+    ".tif": _guess_tiff, ".tiff": _guess_tiff,
+    ".png": _guess_display(_SRGB), ".jpg": _guess_display(_SRGB), ".jpeg": _guess_display(_SRGB),
+    ".tga": _guess_display(_SRGB), ".sgi": _guess_display(_SRGB),
+    ".mov": _guess_movie, ".mp4": _guess_movie, ".m4v": _guess_movie, ".mxf": _guess_movie,
+    ".mkv": _guess_movie, ".avi": _guess_movie,
+}
+
+
+def guess_colourspace(plate, config: Optional[str] = None) -> str:
+    """The colourspace a plate most likely is in, as a name of the config in use.
+
+    A colourspace named in the file's own metadata wins when the config knows it.
+    """
+    cfg = get_config(config)
+    for key in ("colorspace", "ColorSpace", "oiio:ColorSpace"):
+        value = plate.metadata.get(key)
+        if isinstance(value, str) and value and cfg.getColorSpace(value) is not None:
+            # OIIO labels every 8-bit PNG/JPEG sRGB itself; that agrees with the rule anyway.
+            return cfg.getColorSpace(value).getName()
+    rule = _GUESSES.get(getattr(plate, "extension", ""), None)
+    return rule(cfg, plate) if rule else _fallback(cfg)
+
+
+# --------------------------------------------------------------------------- processors
+
+@functools.lru_cache(maxsize=64)
+def _cpu_processor(config_path: str, mtime: float, origin: str, src: str, display: str, view: str,
+                   exposure: float, gamma: float):
+    import PyOpenColorIO as ocio
+    cfg = _load_config(config_path, mtime, origin)
+    dvt = ocio.DisplayViewTransform(src=src, display=display, view=view)
+    try:
+        if exposure == 0.0 and gamma == 1.0:
+            proc = cfg.getProcessor(dvt)
+        else:
+            pipe = ocio.LegacyViewingPipeline()
+            pipe.setDisplayViewTransform(dvt)
+            if exposure != 0.0:
+                pipe.setLinearCC(ocio.ExposureContrastTransform(exposure=exposure, pivot=0.18,
+                                                                style=ocio.EXPOSURE_CONTRAST_LINEAR))
+            if gamma != 1.0:
+                pipe.setDisplayCC(ocio.ExposureContrastTransform(gamma=1.0 / gamma, pivot=1.0,
+                                                                 style=ocio.EXPOSURE_CONTRAST_VIDEO))
+            proc = pipe.getProcessor(cfg)
+    except Exception as err:  # noqa: BLE001 - OCIO's own exception type
+        reason = " ".join(str(err).split())[:200]
+        raise ColorError(f"OCIO cannot convert {src!r} to display {display!r} view {view!r} "
+                         f"({reason}); choose another display/view or colourspace") from None
+    return proc.getDefaultCPUProcessor()
+
+
+@functools.lru_cache(maxsize=64)
+def _cpu_pair_cached(config_path, mtime, origin, src, dst):
+    cfg = _load_config(config_path, mtime, origin)
+    return cfg.getProcessor(src, dst).getDefaultCPUProcessor()
+
+
+def _apply(cpu, frame: np.ndarray) -> np.ndarray:
+    out = np.array(frame, dtype=np.float32, order="C", copy=True)
+    if out.ndim != 3 or out.shape[2] != 3:
+        raise ValueError(f"expected an HxWx3 frame, got shape {out.shape}")
+    cpu.applyRGB(out)  # in place, whole buffer
+    return out
+
+
+def convert(frame: np.ndarray, src: str, dst: str, *, config: Optional[str] = None) -> np.ndarray:
+    """Colourspace -> colourspace (float32 HxWx3, not clamped)."""
+    path, origin = config_source(config)
+    get_config(config)
+    src, dst = resolve_colourspace(src, config), resolve_colourspace(dst, config)
+    return _apply(_cpu_pair_cached(*_config_key(path), origin, src, dst), frame)
+
+
+def display_processor(colourspace: str, *, display: Optional[str] = None, view: Optional[str] = None,
+                      exposure: float = 0.0, gamma: float = 1.0, config: Optional[str] = None):
+    """The cached OCIO CPU processor: colourspace -> display/view (with viewer exposure in
+    stops and display gamma)."""
+    path, origin = config_source(config)
+    cfg = get_config(config)
+    src = resolve_colourspace(colourspace, config)
+    d, v = default_display_view(config, display)
+    v = view or v
+    _check_display_view(cfg, d, v)
+    return _cpu_processor(*_config_key(path), origin, src, d, v, float(exposure), float(gamma))
+
+
+def to_network_input(frame: np.ndarray, colourspace: str, *, config: Optional[str] = None,
+                     display: Optional[str] = None, view: Optional[str] = None) -> np.ndarray:
+    """The image the network sees.
+
+    Args:
+        frame: float32 HxWx3 plate pixels in `colourspace`.
+        colourspace: the plate's colourspace (name, alias or role of the config).
+        display, view: the OCIO display/view (default: the config's default).
+    Returns:
+        float32 HxWx3 in [0, 1]: display-referred plates unchanged (clamped), others through
+        the display/view transform, then clamped.
+    """
+    if is_display_referred(colourspace, config) and display is None and view is None:
+        out = np.array(frame, dtype=np.float32, order="C", copy=True)
+    else:
+        out = _apply(display_processor(colourspace, display=display, view=view, config=config), frame)
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+def display_frame(frame: np.ndarray, colourspace: str, display: Optional[str] = None,
+                  view: Optional[str] = None, exposure: float = 0.0, gamma: float = 1.0,
+                  config: Optional[str] = None) -> Tuple[np.ndarray, Dict[str, List[str]]]:
+    """The viewer's image: plate -> display/view with exposure (stops) and gamma, clamped.
+
+    Returns:
+        (float32 HxWx3 in [0, 1], {display: [views]} of the config).
+    """
+    if is_display_referred(colourspace, config) and display is None and view is None:
+        out = np.array(frame, dtype=np.float32, order="C", copy=True)
+        if exposure:
+            out *= np.float32(2.0 ** exposure)
+        if gamma != 1.0:
+            np.clip(out, 0.0, None, out=out)
+            np.power(out, np.float32(1.0 / gamma), out=out)
+    else:
+        out = _apply(display_processor(colourspace, display=display, view=view, exposure=exposure,
+                                       gamma=gamma, config=config), frame)
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+    np.clip(out, 0.0, 1.0, out=out)
+    return out, displays_and_views(config)
