@@ -288,6 +288,7 @@ def run_locally(
     extra_args: Sequence[str] = (),
     env: Optional[dict] = None,
     on_output: Optional[Callable[[str], None]] = None,
+    only: Optional[dict] = None,
 ) -> list[TaskOutcome]:
     """Run every task of a template with `openjd run`, each in its own session as a farm
     worker would, and go on past a failed task.
@@ -299,6 +300,7 @@ def run_locally(
         extra_args: more `openjd run` arguments (e.g. --path-mapping-rules ...).
         env: the environment of the `openjd run` processes (default: this one).
         on_output: called with each line of each task's log (default: none).
+        only: run only the tasks whose parameters have these values, e.g. {"Object": "hero"}.
 
     Returns:
         One `TaskOutcome` per task, in order.
@@ -307,6 +309,17 @@ def run_locally(
     template = load_template(template_path)
     job_params = dict(job_params or {})
     tasks = list_tasks(template, job_params)
+    if only:
+        names = {name for _, params in tasks for name in params}
+        unknown = sorted(set(only) - names)
+        if unknown:
+            raise FarmError(f"--only {unknown[0]}: the template's task parameters are {', '.join(sorted(names))}")
+        wanted = {key: str(Path(value).expanduser().resolve()) if key == "Shot" else str(value)
+                  for key, value in only.items()}
+        tasks = [(step, params) for step, params in tasks
+                 if all(str(params.get(key)) == value for key, value in wanted.items())]
+        if not tasks:
+            raise FarmError(f"no task of {template_path.name} has {_describe(only)}")
     logs = Path(logs_dir).expanduser().resolve() if logs_dir else None
     if logs is not None:
         logs.mkdir(parents=True, exist_ok=True)
@@ -334,6 +347,10 @@ def run_locally(
         outcomes.append(TaskOutcome(step=step, params=params, returncode=returncode, log_path=log_path,
                                     error=error))
     return outcomes
+
+
+def _describe(params: dict) -> str:
+    return ", ".join(f"{key}={value}" for key, value in params.items())
 
 
 def _error_line(lines: Sequence[str]) -> str:

@@ -3,7 +3,7 @@
     farm template SHOT.json [SHOT.json ...] --out job.yaml [--python P] [--device D]
                   [--weights-dir DIR] [--gpu] [--gpu-memory GIB] [--name NAME]
     farm run job.yaml [--python P] [--device D] [--weights-dir DIR] [-p KEY=VALUE ...]
-             [--logs DIR] [--openjd-arg ARG ...]
+             [--only PARAM=VALUE ...] [--logs DIR] [--openjd-arg ARG ...] [--quiet]
 """
 from __future__ import annotations
 
@@ -49,6 +49,9 @@ def register(subparsers) -> None:
     run.add_argument("--weights-dir", metavar="DIR", help="set the WeightsDir job parameter")
     run.add_argument("-p", "--job-param", action="append", default=[], metavar="KEY=VALUE",
                      help="any job parameter (repeatable)")
+    run.add_argument("--only", action="append", default=[], metavar="PARAM=VALUE",
+                     help="run only the tasks with this task parameter value (repeatable), "
+                          "e.g. --only Object=hero --only Shot=/shows/x/sh010.json")
     run.add_argument("--logs", metavar="DIR", help="save each task's log in this folder")
     run.add_argument("--openjd-arg", action="append", default=[], metavar="ARG",
                      help="pass an argument through to `openjd run` (repeatable), "
@@ -70,14 +73,19 @@ def _template(args) -> int:
     return 0
 
 
-def _job_params(args) -> dict:
+def _pairs(items, flag: str) -> dict:
     from plugin.farm import FarmError
-    params = {}
-    for item in args.job_param:
+    pairs = {}
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise FarmError(f"--job-param {item!r}: write it as KEY=VALUE")
-        params[key] = value
+            raise FarmError(f"{flag} {item!r}: write it as KEY=VALUE")
+        pairs[key] = value
+    return pairs
+
+
+def _job_params(args) -> dict:
+    params = _pairs(args.job_param, "--job-param")
     for key, value in (("Python", args.python), ("Device", args.device), ("WeightsDir", args.weights_dir)):
         if value is not None:
             params[key] = value
@@ -88,7 +96,7 @@ def _run(args) -> int:
     from plugin import farm
     outcomes = farm.run_locally(
         args.template, job_params=_job_params(args), logs_dir=args.logs, extra_args=args.openjd_arg,
-        on_output=None if args.quiet else print)
+        on_output=None if args.quiet else print, only=_pairs(args.only, "--only"))
     failed = [o for o in outcomes if not o.ok]
     for outcome in failed:
         where = ", ".join(f"{k}={v}" for k, v in outcome.params.items())

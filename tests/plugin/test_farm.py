@@ -275,6 +275,24 @@ def test_openjd_run_without_weights_dir_keeps_the_workers_setting(tmp_path, monk
     assert "WEIGHTS=/worker/own" in log and "--object hero --device cuda:1" in log
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the recording interpreter is a POSIX shell script")
+def test_farm_run_only_some_tasks(three_shots, tmp_path, monkeypatch, capsys):
+    job = farm.write_template(farm.build_template(three_shots, python=str(_recording_python(tmp_path))),
+                              tmp_path / "job.yaml")
+    monkeypatch.chdir(three_shots[2].parent)
+    rc = cli_main(["farm", "run", str(job), "--only", "Shot=sh030.json", "--only", "Object=dog"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "1 task(s): 1 done, 0 failed" in out
+    assert f"ARGS -m plugin run {three_shots[2].resolve()} --object dog --device auto" in out
+    assert "--object car" not in out
+    for only, message in ((["Object=cat"], "no task of job.yaml has Object=cat"),
+                          (["Frame=3"], "--only Frame: the template's task parameters are Object, Shot"),
+                          (["Object"], "--only 'Object': write it as KEY=VALUE")):
+        rc = cli_main(["farm", "run", str(job), *[f"--only={o}" for o in only]])
+        err = capsys.readouterr().err
+        assert rc == 1 and err == f"error: {message}\n"
+
+
 # -- end to end: real tasks on stand-in weights ------------------------------------
 
 def _require_pipeline():
