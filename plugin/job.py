@@ -1,0 +1,893 @@
+"""Run one shot: plate in, one alpha EXR sequence per object out, streaming.
+
+    result = plugin.job.run(Shot.load("sh010.shot.json"), on_progress=print, cancel=event)
+
+A reader thread decodes and colour-converts frames ahead into a bounded queue, the
+calling thread steps the engine, and a writer thread writes alphas behind; nothing
+holds a whole clip, so peak memory does not grow with shot length.
+
+Beside the outputs (`<dir>/<job>` where `<job>` is the output file name up to its
+`{object}`/frame token): `<job>.shot.json` (the shot), `<job>.run.json` (what was run,
+with fingerprints of plate, masks, settings and weights), `<job>.log`, and while a run is
+unfinished `.<job>.matanyone/` (the engine state at the last whole frame, and the
+backward pass of `direction: both`).
+
+Resume: a crash, kill or cancel leaves whole frames only (writers rename complete files
+into place). A re-run with the same shot, plate and weights loads the saved engine state
+and continues after it; frames stepped after the last saved state are stepped and
+written again, to the same values. An object whose own inputs (keyframes, mask files,
+name) did not change and whose frames are all on disk is kept; only the others run.
+`force=True` runs everything again.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import queue
+import shutil
+import threading
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from plugin import framepattern
+from plugin.errors import OutputError, ShotFileError, MaskError, UserError
+from plugin.shot import Shot, ShotObject, parse_frame_range
+
+log = logging.getLogger("matanyone.job")
+
+RUN_RECORD_VERSION = 1
+# Engine state is saved when this many seconds passed since the last save (and at the
+# end of each pass and on cancel). Saving waits for the writer to catch up, so it is
+# not done every frame by default. MATANYONE_PLUGIN_CHECKPOINT_FRAMES=N saves every N.
+CHECKPOINT_SECONDS = 10.0
+READ_AHEAD = 3
+WRITE_BEHIND = 4
+
+
+@dataclass
+class Progress:
+    """What `on_progress` gets after each frame is written (on the writer thread).
+
+    frame: source frame number just written; done/total: frames of this job (a frame of
+    each pass counts once); fps: engine steps per second in this run; eta_s: seconds left
+    or None; preview: a small float32 copy of the latest alpha (first object), or None;
+    paths: object name -> file written for this frame (empty in a backward pre-pass).
+    """
+
+    frame: int
+    done: int
+    total: int
+    fps: float
+    eta_s: Optional[float]
+    preview: Optional[np.ndarray] = None
+    paths: Dict[str, str] = field(default_factory=dict)
+    phase: str = "forward"
+
+
+@dataclass
+class JobResult:
+    status: str                    # "done" | "cancelled" | "up-to-date"
+    outputs: Dict[str, str]        # object name -> output pattern (####)
+    first: int
+    last: int
+    frames_written: int
+    objects_run: List[str]
+    objects_kept: List[str]
+    resumed_from: Optional[int]    # source frame after which the run continued, if it resumed
+    weights_id: str
+    shot_path: str
+    record_path: str
+    log_path: str
+    elapsed_s: float
+
+    def to_json(self) -> Dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+class _Cancelled(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- job paths
+@dataclass(frozen=True)
+class JobPaths:
+    out_dir: str
+    name: str
+
+    @property
+    def shot(self) -> str:
+        return os.path.join(self.out_dir, f"{self.name}.shot.json")
+
+    @property
+    def record(self) -> str:
+        return os.path.join(self.out_dir, f"{self.name}.run.json")
+
+    @property
+    def log(self) -> str:
+        return os.path.join(self.out_dir, f"{self.name}.log")
+
+    @property
+    def state_dir(self) -> str:
+        return os.path.join(self.out_dir, f".{self.name}.matanyone")
+
+    @property
+    def lock(self) -> str:
+        return os.path.join(self.out_dir, f".{self.name}.run.lock")
+
+
+def job_paths(shot: Shot) -> JobPaths:
+    """Where a shot's record, log, shot copy and state live: the outputs' folder."""
+    path = shot.output.path
+    parts = path.replace("\\", "/").split("/")
+    # The folder is the part of the path before any component holding `{object}`.
+    for i, part in enumerate(parts[:-1]):
+        if "{object}" in part:
+            out_dir = "/".join(parts[:i]) or "/"
+            break
+    else:
+        out_dir = os.path.dirname(path)
+    name = os.path.basename(path)
+    for token in ("{object}", "#", "%", "$F", "@"):
+        idx = name.find(token)
+        if idx >= 0:
+            name = name[:idx]
+    name = name.strip("._- ") or "matte"
+    return JobPaths(os.path.normpath(out_dir), name)
+
+
+def output_pattern(shot: Shot, obj: ShotObject) -> framepattern.FramePattern:
+    return framepattern.parse(shot.output.pattern_for(obj))
+
+
+# --------------------------------------------------------------------------- fingerprints
+def _sha(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def _file_sha(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def plate_fingerprint(plate, first: int, last: int) -> str:
+    """Size and modification time of every file the frames first-last read."""
+    rows = []
+    frame_path = getattr(plate, "frame_path", None)
+    if frame_path is not None and not getattr(plate, "is_movie", False):
+        paths = [frame_path(f) for f in range(first, last + 1)]
+    else:
+        paths = list(plate.source_paths())
+    for p in paths:
+        try:
+            st = os.stat(p)
+            rows.append((os.path.basename(p), st.st_size, st.st_mtime_ns))
+        except OSError:
+            rows.append((os.path.basename(p), None, None))
+    return _sha([os.path.abspath(plate.path), first, last, rows])
+
+
+def object_fingerprint(shot: Shot, obj: ShotObject) -> str:
+    keys = {str(f): _file_sha(p) for f, p in sorted(obj.keyframes.items())}
+    return _sha({"id": obj.id, "name": obj.name, "keyframes": keys,
+                 "output": shot.output.pattern_for(obj)})
+
+
+def global_fingerprint(shot: Shot, plate_fp: str, weights_id: str, device: str) -> str:
+    e = shot.engine
+    config_fp = None
+    if shot.plate.ocio_config and os.path.isfile(shot.plate.ocio_config):
+        st = os.stat(shot.plate.ocio_config)
+        config_fp = (st.st_size, st.st_mtime_ns)
+    return _sha({"record": RUN_RECORD_VERSION, "plate": plate_fp, "colourspace": shot.plate.colourspace,
+                 "ocio_config": shot.plate.ocio_config, "config_fp": config_fp,
+                 "ocio_env": os.environ.get("OCIO") if not shot.plate.ocio_config else None,
+                 "display": shot.display, "view": shot.view, "dilate": shot.dilate, "erode": shot.erode,
+                 "warmup": e.warmup, "mem_every": e.mem_every, "max_mem_frames": e.max_mem_frames,
+                 "top_k": e.top_k, "precision": e.precision, "device": device,
+                 "max_internal_size": e.max_internal_size, "weights": weights_id,
+                 "direction": shot.direction, "dtype": shot.output.dtype, "channels": shot.output.channels})
+
+
+# --------------------------------------------------------------------------- atomic files
+def _write_json(path: str, data: Any) -> None:
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _read_json(path: str) -> Optional[dict]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+# --------------------------------------------------------------------------- plan
+@dataclass
+class _Pass:
+    """One walk over frames: `schedule` in stepping order; frames in `stepped` go through the engine."""
+    direction: str                 # "forward" | "backward"
+    schedule: List[int]
+    stepped: frozenset
+    to_work: bool                  # True: results go to the work folder (the backward pre-pass of `both`)
+
+
+def _plan(shot: Shot, objects: Sequence[ShotObject]) -> List[_Pass]:
+    first, last = shot.plate.first, shot.plate.last
+    start_f = min(o.first_keyframe for o in objects)
+    start_b = max(o.last_keyframe for o in objects)
+    fwd = _Pass("forward", list(range(first, last + 1)), frozenset(range(start_f, last + 1)), False)
+    if shot.direction == "forward":
+        return [fwd]
+    if shot.direction == "backward":
+        return [_Pass("backward", list(range(last, first - 1, -1)), frozenset(range(first, start_b + 1)), False)]
+    back = list(range(start_b, first - 1, -1))
+    return [_Pass("backward", back, frozenset(back), True), fwd]
+
+
+def _covers(obj: ShotObject, direction: str, frame: int) -> bool:
+    if direction == "forward":
+        return frame >= obj.first_keyframe
+    return frame <= obj.last_keyframe
+
+
+def _blend_weight(obj: ShotObject, frame: int) -> float:
+    """Weight of the forward result where both passes cover `frame` (by distance to keyframes)."""
+    before = max(f for f in obj.keyframes if f <= frame)
+    after = min(f for f in obj.keyframes if f >= frame)
+    d_f, d_b = frame - before, after - frame
+    if d_f + d_b == 0:
+        return 0.5
+    return d_b / float(d_f + d_b)
+
+
+# --------------------------------------------------------------------------- resizing
+def internal_size(width: int, height: int, max_internal_size: Optional[int]) -> Optional[Tuple[int, int]]:
+    """(h, w) of the network input when the shorter side exceeds `max_internal_size`, else None.
+
+    As the official code: the shorter side becomes max_internal_size, sizes truncate.
+    """
+    if not max_internal_size:
+        return None
+    short = min(width, height)
+    if short <= max_internal_size:
+        return None
+    return int(height / short * max_internal_size), int(width / short * max_internal_size)
+
+
+def _resize_image(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+    t = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+    return F.interpolate(t, size=size, mode="area")[0].permute(1, 2, 0).contiguous().numpy()
+
+
+def _resize_mask(mask: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+    t = torch.from_numpy(mask.astype(np.float32))[None, None]
+    out = F.interpolate(t, size=size, mode="nearest")[0, 0].numpy()
+    return out.astype(mask.dtype)
+
+
+def _resize_alpha(alpha: np.ndarray, height: int, width: int) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+    t = torch.from_numpy(np.ascontiguousarray(alpha, dtype=np.float32))[None, None]
+    out = F.interpolate(t, size=(height, width), mode="bilinear", align_corners=False)
+    return out[0, 0].clamp_(0.0, 1.0).numpy()
+
+
+def _as_numpy(alpha) -> np.ndarray:
+    if hasattr(alpha, "detach"):
+        alpha = alpha.detach().to("cpu").float().numpy()
+    return np.asarray(alpha, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------- the run
+def _prepare_shot(shot: Shot, objects, frames) -> Shot:
+    if frames is not None:
+        first, last = parse_frame_range(frames) if isinstance(frames, str) else (int(frames[0]), int(frames[1]))
+        shot = shot.with_frames(first, last)
+    if objects:
+        shot = shot.with_objects(list(objects))
+    return shot
+
+
+def _check_writable(out_dir: str) -> None:
+    probe = os.path.abspath(out_dir)
+    while not os.path.isdir(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        if os.path.exists(probe):
+            raise OutputError(f"{out_dir}: output folder cannot be created ({probe} is a file)")
+        probe = parent
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise OutputError(f"{out_dir}: output folder is not writable ({probe} denies writing); "
+                          "choose another output path")
+
+
+def _check_not_source(shot: Shot, plate, objects: Sequence[ShotObject]) -> None:
+    sources = {os.path.realpath(p) for p in plate.source_paths()}
+    for o in objects:
+        pat = output_pattern(shot, o)
+        for f in (shot.plate.first, shot.plate.last):
+            if os.path.realpath(pat.path(f)) in sources:
+                raise OutputError(f"output {shot.output.pattern_for(o)} would overwrite the plate "
+                                  f"frame {f}; choose another output path")
+        for f, mp in o.keyframes.items():
+            for g in (shot.plate.first, shot.plate.last, f):
+                if os.path.realpath(pat.path(g)) == os.path.realpath(mp):
+                    raise OutputError(f"output {shot.output.pattern_for(o)} would overwrite the mask {mp}")
+
+
+def _validate_masks(shot: Shot, objects: Sequence[ShotObject], width: int, height: int) -> None:
+    from plugin import masks
+    for o in objects:
+        for f, path in o.keyframes.items():
+            w, h = masks.mask_size(path)
+            if (w, h) != (width, height):
+                raise MaskError(f"{path}: mask of object {o.name!r} at frame {f} is {w}x{h} but the "
+                                f"plate is {width}x{height}; paint or export it at plate resolution")
+        firsts = {o.first_keyframe}
+        if shot.direction in ("backward", "both"):
+            firsts.add(o.last_keyframe)
+        for f in sorted(firsts):
+            m = masks.load_for_engine(o.keyframes[f], width, height, shot.dilate, shot.erode)
+            if masks.is_empty(m):
+                raise MaskError(f"{o.keyframes[f]}: the mask of object {o.name!r} at frame {f} is empty "
+                                "(no pixel set); paint the object on its first keyframe")
+
+
+def _output_metadata(shot: Shot, obj: ShotObject, weights_id: str, shot_copy: str) -> Dict[str, str]:
+    meta = {
+        "matanyone/weights": weights_id,
+        "matanyone/object": obj.name,
+        "matanyone/object_id": str(obj.id),
+        "matanyone/plate": shot.plate.path,
+        "matanyone/shot": shot_copy,
+        "matanyone/colourspace": str(shot.plate.colourspace),
+        "matanyone/direction": shot.direction,
+        "matanyone/mask_cleanup": f"dilate {shot.dilate} erode {shot.erode}",
+        "matanyone/max_internal_size": str(shot.engine.max_internal_size or "native"),
+        "matanyone/warmup": str(shot.engine.warmup),
+    }
+    if weights_id.startswith("stand-in"):
+        meta["matanyone/WARNING"] = ("made with stand-in weights (random, calibrated): not a real "
+                                     "matte; place matanyone.pth and run again")
+    return meta
+
+
+def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
+        cancel=None, force: bool = False, objects: Optional[Sequence[str]] = None,
+        frames=None, network=None) -> JobResult:
+    """Matte a shot, streaming, resuming an unfinished run of the same shot.
+
+    Args:
+        shot: a validated `Shot` (see `plugin.shot`).
+        on_progress: called with a `Progress` after each frame is written (writer thread).
+        cancel: a `threading.Event` or a callable returning True to stop at the next frame.
+        force: run everything again (ignore finished objects and saved state).
+        objects: names (or ids) of the objects to run; default all.
+        frames: "A-B" or (A, B): run only those source frames.
+        network: an already loaded network (the worker keeps one); default: load it.
+
+    Returns:
+        JobResult (status "done", "cancelled" or "up-to-date").
+
+    Raises:
+        UserError subclasses (one line) for bad inputs, before anything is written.
+    """
+    from plugin import plates
+    t0 = time.monotonic()
+    full_shot = shot
+    shot = _prepare_shot(shot, objects, frames)
+    paths = job_paths(shot)
+    _check_writable(paths.out_dir)
+    cancelled = _cancel_test(cancel)
+
+    plate = plates.open(shot.plate.path, (shot.plate.first, shot.plate.last))
+    with plate:
+        missing = [f for f in (shot.plate.first, shot.plate.last) if f not in set(plate.frames)]
+        if missing:
+            raise ShotFileError(f"{shot.plate.path}: frames {shot.plate.first}-{shot.plate.last} asked, "
+                                f"but the plate has {plate.first}-{plate.last}")
+        if not shot.plate.colourspace:
+            shot = replace(shot, plate=replace(shot.plate, colourspace=plate.colourspace_guess))
+        _check_not_source(shot, plate, shot.objects)
+        _validate_masks(shot, shot.objects, plate.width, plate.height)
+        _check_colour(shot)
+        net = network if network is not None else _load_network(shot)
+        weights_id = str(net.weights_id)
+        device = str(getattr(net, "device", "cpu"))
+
+        plate_fp = plate_fingerprint(plate, shot.plate.first, shot.plate.last)
+        gfp = global_fingerprint(shot, plate_fp, weights_id, device)
+        ofps = {o.name: object_fingerprint(shot, o) for o in shot.objects}
+        record = {} if force else (_read_json(paths.record) or {})
+        kept = []
+        for o in shot.objects:
+            r = (record.get("objects") or {}).get(o.name) or {}
+            if (r.get("global") == gfp and r.get("fingerprint") == ofps[o.name] and r.get("complete")
+                    and _all_written(shot, o)):
+                kept.append(o)
+        to_run = [o for o in shot.objects if o not in kept]
+
+        # Everything is checked: from here on files are written.
+        os.makedirs(paths.out_dir, exist_ok=True)
+        logger = _JobLog(paths.log)
+        try:
+            shot_copy = paths.shot
+            if not (full_shot.source and os.path.realpath(full_shot.source) == os.path.realpath(shot_copy)):
+                full_shot.save(shot_copy)
+            logger.info(f"shot {shot.source or '(built)'}: plate {shot.plate.path} frames "
+                        f"{shot.plate.first}-{shot.plate.last} {plate.width}x{plate.height} "
+                        f"({shot.plate.colourspace}), objects {', '.join(o.name for o in shot.objects)}, "
+                        f"direction {shot.direction}, weights {weights_id}, device {device}")
+            result = JobResult("up-to-date", {o.name: output_pattern(shot, o).display for o in shot.objects},
+                               shot.plate.first, shot.plate.last, 0, [o.name for o in to_run],
+                               [o.name for o in kept], None, weights_id, shot_copy, paths.record, paths.log, 0.0)
+            if not to_run:
+                logger.info("all objects are up to date: nothing to run (use force to run again)")
+                result.elapsed_s = time.monotonic() - t0
+                return result
+            if kept:
+                logger.info(f"kept (unchanged): {', '.join(o.name for o in kept)}")
+
+            def entries(status: str) -> Dict[str, dict]:
+                return {o.name: {"fingerprint": ofps[o.name], "global": gfp, "complete": status == "done",
+                                 "status": status, "output": output_pattern(shot, o).display,
+                                 "first": shot.plate.first, "last": shot.plate.last, "weights": weights_id,
+                                 "device": device, "plate_fingerprint": plate_fp,
+                                 "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                        for o in to_run}
+
+            runner = _Runner(shot, plate, net, to_run, paths, gfp, ofps, weights_id, shot_copy,
+                             on_progress, cancelled, logger, force)
+            _update_record(paths, entries("running"))
+            status = runner.run()
+            _update_record(paths, entries(status))
+            if status == "done":
+                runner.clean_state()
+                logger.info(f"done: {runner.written} frames written in {time.monotonic() - t0:.1f} s")
+            else:
+                logger.info(f"cancelled after frame {runner.last_whole}; run again to resume")
+            result.status = status
+            result.frames_written = runner.written
+            result.resumed_from = runner.resumed_from
+            result.elapsed_s = time.monotonic() - t0
+            return result
+        except BaseException as err:
+            if isinstance(err, UserError) or getattr(err, "user_error", False):
+                logger.info(f"error: {err}")
+            else:
+                logger.info("internal error:\n" + traceback.format_exc())
+            raise
+        finally:
+            logger.close()
+
+
+@contextmanager
+def _locked(path: str):
+    """An exclusive lock on `path` (created if needed): farm tasks of one shot share a folder."""
+    f = open(path, "a+b")
+    try:
+        if os.name == "nt":
+            import msvcrt
+            f.seek(0)
+            while True:
+                try:
+                    msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        else:
+            import fcntl
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        yield
+    finally:
+        if os.name != "nt":
+            import fcntl
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        f.close()
+
+
+def _update_record(paths: JobPaths, entries: Dict[str, dict]) -> None:
+    """Merge these objects' entries into the run record (other objects' entries stay)."""
+    with _locked(paths.lock):
+        record = _read_json(paths.record) or {}
+        objs = record.get("objects") if isinstance(record.get("objects"), dict) else {}
+        objs.update(entries)
+        _write_json(paths.record, {"version": RUN_RECORD_VERSION, "objects": objs})
+
+
+def _all_written(shot: Shot, obj: ShotObject) -> bool:
+    pat = output_pattern(shot, obj)
+    return all(os.path.isfile(pat.path(f)) for f in range(shot.plate.first, shot.plate.last + 1))
+
+
+def _cancel_test(cancel) -> Callable[[], bool]:
+    if cancel is None:
+        return lambda: False
+    if hasattr(cancel, "is_set"):
+        return cancel.is_set
+    if callable(cancel):
+        return lambda: bool(cancel())
+    raise TypeError("cancel must be a threading.Event or a callable")
+
+
+def _check_colour(shot: Shot) -> None:
+    """Fail early (one line) on an unknown colourspace, display or view."""
+    from plugin import color
+    color.resolve_colourspace(shot.plate.colourspace, shot.plate.ocio_config)
+    if shot.display is not None or shot.view is not None:
+        color.display_processor(shot.plate.colourspace, display=shot.display, view=shot.view,
+                                config=shot.plate.ocio_config)
+
+
+def _load_network(shot: Shot):
+    from matanyone_engine import load_network
+    from matanyone_engine.weights import resolve
+    from plugin import settings
+    weights = resolve(shot.engine.weights, weights_dir=settings.load().weights_dir)
+    device = shot.engine.device
+    if device == "auto":
+        device = settings.load().device or "auto"
+    return load_network(weights, device=device, precision=shot.engine.precision)
+
+
+def engine_settings(shot: Shot):
+    from matanyone_engine import EngineSettings
+    e = shot.engine
+    return EngineSettings(warmup=e.warmup, mem_every=e.mem_every, max_mem_frames=e.max_mem_frames,
+                          top_k=e.top_k, precision=e.precision)
+
+
+class _JobLog:
+    """The job's log file beside the outputs (appended), plus the `matanyone.job` logger."""
+
+    def __init__(self, path: str):
+        self.path = path
+        try:
+            self._f = open(path, "a", encoding="utf-8")
+        except OSError:
+            self._f = None
+
+    def info(self, message: str) -> None:
+        log.info(message)
+        if self._f is not None:
+            self._f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+            self._f.flush()
+
+    def close(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
+class _Runner:
+    """The passes of one run over the objects to run, with resume."""
+
+    def __init__(self, shot, plate, net, objects, paths, gfp, ofps, weights_id, shot_copy,
+                 on_progress, cancelled, logger, force):
+        self.shot, self.plate, self.net, self.objects = shot, plate, net, list(objects)
+        self.paths, self.weights_id, self.shot_copy = paths, weights_id, shot_copy
+        self.on_progress, self.cancelled, self.log, self.force = on_progress, cancelled, logger, force
+        self.key = {"global": gfp, "objects": {o.name: ofps[o.name] for o in self.objects}}
+        tag = hashlib.sha256(",".join(sorted(o.name for o in self.objects)).encode()).hexdigest()[:10]
+        self.checkpoint = os.path.join(paths.state_dir, f"state.{tag}.pt")
+        self.work = os.path.join(paths.state_dir, f"backward.{tag}")
+        self.passes = _plan(shot, self.objects)
+        self.total = sum(len(p.schedule) for p in self.passes)
+        self.written = 0
+        self.done = 0
+        self.last_whole = None
+        self.resumed_from = None
+        self.size = internal_size(plate.width, plate.height, shot.engine.max_internal_size)
+        env_every = os.environ.get("MATANYONE_PLUGIN_CHECKPOINT_FRAMES", "").strip()
+        self.every_frames = int(env_every) if env_every.isdigit() and int(env_every) > 0 else None
+        self._progress_lock = threading.Lock()
+        self._steps = 0
+        self._t_steps = None
+
+    # -- checkpoint -----------------------------------------------------------------
+    def _load_checkpoint(self):
+        if self.force or not os.path.isfile(self.checkpoint):
+            return None
+        import torch
+        try:
+            ck = torch.load(self.checkpoint, map_location="cpu", weights_only=True)
+        except Exception as err:  # noqa: BLE001 - a broken state file only costs a restart
+            self.log.info(f"saved state unreadable ({type(err).__name__}): starting over")
+            return None
+        if ck.get("key") != json.dumps(self.key, sort_keys=True):
+            self.log.info("saved state is of other inputs: starting over")
+            return None
+        return ck
+
+    def _save_checkpoint(self, pass_index: int, pos: int, session, writer_q) -> None:
+        import torch
+        writer_q.join()  # every frame up to `pos` is on disk
+        self._raise_writer_error()
+        state = {"key": json.dumps(self.key, sort_keys=True), "pass": pass_index, "pos": pos,
+                 "session": session.state_dict() if session is not None else None}
+        os.makedirs(self.paths.state_dir, exist_ok=True)
+        tmp = self.checkpoint + f".{os.getpid()}.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, self.checkpoint)
+        self._last_save = time.monotonic()
+        self._since_save = 0
+
+    def clean_state(self) -> None:
+        """Remove this object set's saved state and backward work (and the folder when empty)."""
+        for p in (self.checkpoint,):
+            try:
+                os.remove(p)
+            except OSError:
+                pass
+        shutil.rmtree(self.work, ignore_errors=True)
+        try:
+            os.rmdir(self.paths.state_dir)
+        except OSError:
+            pass
+
+    # -- main loop ------------------------------------------------------------------
+    def run(self) -> str:
+        ck = self._load_checkpoint()
+        start_pass, start_pos, state = 0, -1, None
+        if ck is not None:
+            start_pass, start_pos, state = int(ck["pass"]), int(ck["pos"]), ck["session"]
+            p = self.passes[start_pass]
+            if start_pos >= 0:
+                self.resumed_from = p.schedule[start_pos]
+            self.done = sum(len(q.schedule) for q in self.passes[:start_pass]) + start_pos + 1
+            self.log.info(f"resuming: pass {start_pass + 1}/{len(self.passes)} ({p.direction}) after "
+                          f"frame {self.resumed_from if start_pos >= 0 else '(start)'}")
+        else:
+            self.clean_state()
+        self._writers = {}
+        try:
+            for i in range(start_pass, len(self.passes)):
+                status = self._run_pass(i, start_pos if i == start_pass else -1,
+                                        state if i == start_pass else None)
+                if status != "done":
+                    return status
+            return "done"
+        finally:
+            for w in self._writers.values():
+                close = getattr(w, "close", None)
+                if close is not None:
+                    close()
+
+    def _writer_for(self, obj: ShotObject):
+        w = self._writers.get(obj.name)
+        if w is None:
+            from plugin import writers
+            w = writers.open(self.shot.output.pattern_for(obj), like=self.plate, dtype=self.shot.output.dtype,
+                             channels=self.shot.output.channels,
+                             metadata=_output_metadata(self.shot, obj, self.weights_id, self.shot_copy))
+            self._writers[obj.name] = w
+        return w
+
+    def _run_pass(self, index: int, start_pos: int, state) -> str:
+        from matanyone_engine import Session
+        p = self.passes[index]
+        session = Session(self.net, engine_settings(self.shot))
+        if state is not None:
+            session.load_state_dict(state)
+        self._last_save = time.monotonic()
+        self._since_save = 0
+        self._writer_error = None
+        stop = threading.Event()
+        read_q: "queue.Queue" = queue.Queue(maxsize=READ_AHEAD)
+        write_q: "queue.Queue" = queue.Queue(maxsize=WRITE_BEHIND)
+        todo = p.schedule[start_pos + 1:]
+        reader = threading.Thread(target=self._read, args=(p, todo, read_q, stop), daemon=True,
+                                  name="matanyone-reader")
+        writer = threading.Thread(target=self._write, args=(p, write_q, stop), daemon=True,
+                                  name="matanyone-writer")
+        reader.start()
+        writer.start()
+        pos = start_pos
+        self._t_steps = time.monotonic()
+        self._steps = 0
+        status = "done"
+        try:
+            for pos in range(start_pos + 1, len(p.schedule)):
+                frame = p.schedule[pos]
+                if self.cancelled():
+                    status = "cancelled"
+                    pos -= 1
+                    break
+                alphas = None
+                if frame in p.stepped:
+                    item = self._get(read_q, writer)
+                    got, image, masks = item
+                    assert got == frame, (got, frame)
+                    if masks:
+                        session.add_mask(masks)
+                    out = session.step(image)
+                    alphas = {}
+                    for o in self.objects:
+                        a = out.get(o.id)
+                        if a is None:
+                            continue
+                        a = _as_numpy(a)
+                        if self.size is not None:
+                            a = _resize_alpha(a, self.plate.height, self.plate.width)
+                        alphas[o.id] = a
+                    self._steps += 1
+                self._put(write_q, (frame, alphas), writer)
+                self.last_whole = frame
+                self._since_save += 1
+                due = (self.every_frames is not None and self._since_save >= self.every_frames) or \
+                    (time.monotonic() - self._last_save >= CHECKPOINT_SECONDS)
+                if due and pos < len(p.schedule) - 1:
+                    self._save_checkpoint(index, pos, session, write_q)
+            if status == "done" and index + 1 < len(self.passes):
+                self._save_checkpoint(index + 1, -1, None, write_q)
+            elif status == "cancelled" and pos > start_pos:
+                self._save_checkpoint(index, pos, session, write_q)
+        finally:
+            stop.set()
+            _drain(read_q)
+            write_q.put(None)
+            writer.join()
+            reader.join(timeout=30)
+        self._raise_writer_error()
+        return status
+
+    def _get(self, read_q, writer):
+        while True:
+            try:
+                item = read_q.get(timeout=0.5)
+                break
+            except queue.Empty:
+                self._raise_writer_error()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def _put(self, write_q, item, writer):
+        while True:
+            self._raise_writer_error()
+            try:
+                write_q.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _raise_writer_error(self):
+        err = getattr(self, "_writer_error", None)
+        if err is not None:
+            self._writer_error = None
+            raise err
+
+    # -- reader thread --------------------------------------------------------------
+    def _read(self, p: _Pass, todo: List[int], read_q, stop) -> None:
+        from plugin import color, masks
+        shot = self.shot
+        try:
+            for frame in todo:
+                if stop.is_set():
+                    return
+                if frame not in p.stepped:
+                    continue
+                image = self.plate.read(frame)
+                image = color.to_network_input(image, shot.plate.colourspace, config=shot.plate.ocio_config,
+                                               display=shot.display, view=shot.view)
+                image = np.ascontiguousarray(image, dtype=np.float32)
+                if self.size is not None:
+                    image = _resize_image(image, self.size)
+                fmasks = {}
+                for o in self.objects:
+                    path = o.keyframes.get(frame)
+                    if path is None:
+                        continue
+                    m = masks.load_for_engine(path, self.plate.width, self.plate.height, shot.dilate, shot.erode,
+                                              f" (object {o.name!r}, frame {frame})")
+                    if self.size is not None:
+                        m = _resize_mask(m, self.size)
+                    fmasks[o.id] = m
+                while not stop.is_set():
+                    try:
+                        read_q.put((frame, image, fmasks), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as err:  # noqa: BLE001 - handed to the stepping thread
+            while not stop.is_set():
+                try:
+                    read_q.put(err, timeout=0.5)
+                    break
+                except queue.Full:
+                    continue
+
+    # -- writer thread --------------------------------------------------------------
+    def _write(self, p: _Pass, write_q, stop) -> None:
+        while True:
+            item = write_q.get()
+            try:
+                if item is None:
+                    return
+                if self._writer_error is not None:
+                    continue  # drain after an error
+                try:
+                    self._write_frame(p, *item)
+                except BaseException as err:  # noqa: BLE001 - raised on the stepping thread
+                    self._writer_error = err
+            finally:
+                write_q.task_done()
+
+    def _write_frame(self, p: _Pass, frame: int, alphas: Optional[Dict[int, np.ndarray]]) -> None:
+        h, w = self.plate.height, self.plate.width
+        written = {}
+        if p.to_work:
+            os.makedirs(self.work, exist_ok=True)
+            for o in self.objects:
+                if _covers(o, "backward", frame):
+                    a = alphas.get(o.id) if alphas else None
+                    a = np.zeros((h, w), np.float32) if a is None else a
+                    path = os.path.join(self.work, f"{o.id}.{frame}.npy")
+                    tmp = path + ".tmp.npy"
+                    np.save(tmp, a)
+                    os.replace(tmp, path)
+        else:
+            for o in self.objects:
+                a = self._final_alpha(p, o, frame, alphas, h, w)
+                self._writer_for(o).write(frame, a)
+                written[o.name] = output_pattern(self.shot, o).path(frame)
+            self.written += 1
+        with self._progress_lock:
+            self.done += 1
+            done = self.done
+        if self.on_progress is not None:
+            elapsed = max(1e-6, time.monotonic() - (self._t_steps or time.monotonic()))
+            fps = self._steps / elapsed if self._steps else 0.0
+            left = self.total - done
+            eta = left / fps if fps > 0 else None
+            preview = None
+            if alphas:
+                from plugin.masks import downscale_preview
+                preview = downscale_preview(next(iter(alphas.values())))
+            self.on_progress(Progress(frame, done, self.total, fps, eta, preview, written, p.direction))
+
+    def _final_alpha(self, p: _Pass, o: ShotObject, frame: int, alphas, h: int, w: int) -> np.ndarray:
+        mine = alphas.get(o.id) if (alphas and _covers(o, p.direction, frame)) else None
+        if self.shot.direction != "both":
+            return mine if mine is not None else np.zeros((h, w), np.float32)
+        back = None
+        if _covers(o, "backward", frame):
+            path = os.path.join(self.work, f"{o.id}.{frame}.npy")
+            back = np.load(path)
+        if mine is not None and back is not None:
+            wf = _blend_weight(o, frame)
+            return (wf * mine + (1.0 - wf) * back).astype(np.float32)
+        if mine is not None:
+            return mine
+        if back is not None:
+            return back.astype(np.float32)
+        return np.zeros((h, w), np.float32)
+
+
+def _drain(q) -> None:
+    while True:
+        try:
+            q.get_nowait()
+        except queue.Empty:
+            return

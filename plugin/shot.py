@@ -1,0 +1,415 @@
+"""The shot file, version 1: everything needed to (re-)run one shot, as JSON.
+
+Paths in the file are relative to the file itself; in memory they are absolute.
+Validation raises `ShotFileError` with one line naming the key (`objects[1].keyframes`).
+Standard library only (the panel builds shots too).
+
+    {"version": 1,
+     "plate": {"path": "plates/sh010.####.exr", "first": 1001, "last": 1100,
+               "colourspace": "ACEScg", "ocio_config": null, "frame_offset": 0},
+     "network_input": {"display": null, "view": null},
+     "objects": [{"id": 1, "name": "hero", "keyframes": {"1001": "masks/hero.1001.png"}}],
+     "mask_cleanup": {"dilate": 10, "erode": 10},
+     "engine": {"weights": "auto", "warmup": 10, "mem_every": 5, "max_mem_frames": 5,
+                "top_k": 30, "precision": "fp32", "device": "auto", "max_internal_size": null},
+     "output": {"path": "matte/sh010_{object}.####.exr", "dtype": "half", "channels": "A"},
+     "direction": "forward"}
+
+`direction` (forward | backward | both) and an object's `colour` are optional additions
+to DESIGN's example; absent, they are "forward" and none.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from plugin.errors import ShotFileError
+
+SHOT_VERSION = 1
+DIRECTIONS = ("forward", "backward", "both")
+PRECISIONS = ("fp32", "official-mixed", "fp16", "bf16")
+DTYPES = ("half", "float")
+CHANNELS = ("A", "RGBA")
+_OBJECT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class PlateSpec:
+    path: str                      # absolute pattern (`####`, `%04d`) or movie file
+    first: int                     # source frame numbers, inclusive
+    last: int
+    colourspace: Optional[str] = None  # OCIO name; None = the plate's guess
+    ocio_config: Optional[str] = None
+    frame_offset: int = 0          # host frame = source frame + offset
+
+    @property
+    def frames(self) -> List[int]:
+        return list(range(self.first, self.last + 1))
+
+
+@dataclass(frozen=True)
+class ShotObject:
+    id: int
+    name: str
+    keyframes: Dict[int, str]      # source frame -> absolute mask path (8/16-bit PNG or EXR)
+    colour: Optional[Tuple[float, float, float]] = None
+
+    @property
+    def first_keyframe(self) -> int:
+        return min(self.keyframes)
+
+    @property
+    def last_keyframe(self) -> int:
+        return max(self.keyframes)
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    weights: str = "auto"          # auto | PATH | stand-in[:SALT]
+    warmup: int = 10
+    mem_every: int = 5
+    max_mem_frames: int = 5
+    top_k: int = 30
+    precision: str = "fp32"
+    device: str = "auto"
+    max_internal_size: Optional[int] = None  # shorter side of the network input; None = native
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    path: str                      # absolute pattern with `{object}` and `####`
+    dtype: str = "half"
+    channels: str = "A"
+
+    def pattern_for(self, obj: ShotObject) -> str:
+        return self.path.replace("{object}", obj.name)
+
+
+@dataclass(frozen=True)
+class Shot:
+    plate: PlateSpec
+    objects: Tuple[ShotObject, ...]
+    output: OutputSpec
+    engine: EngineSpec = field(default_factory=EngineSpec)
+    display: Optional[str] = None  # network_input.display
+    view: Optional[str] = None     # network_input.view
+    dilate: int = 10               # mask_cleanup, elliptic kernel sizes in plate pixels
+    erode: int = 10
+    direction: str = "forward"
+    source: Optional[str] = None   # the file this shot was loaded from
+
+    # -- construction -------------------------------------------------------------
+    @classmethod
+    def load(cls, path) -> "Shot":
+        """Read and validate a shot file; relative paths resolve from its folder."""
+        path = Path(path).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ShotFileError(f"{path}: shot file not found") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ShotFileError(f"{path}: cannot read the shot file ({err})") from None
+        try:
+            data = json.loads(text)
+        except ValueError as err:
+            raise ShotFileError(f"{path}: not valid JSON ({err}); fix the file or write it again "
+                                "with `matanyone-plugin run --plate ... --out ...`") from None
+        return cls.from_dict(data, base_dir=path.resolve().parent, source=str(path.resolve()))
+
+    @classmethod
+    def from_dict(cls, data: Any, *, base_dir=None, source: Optional[str] = None) -> "Shot":
+        """Validate a parsed shot file. `base_dir` resolves relative paths (default: cwd)."""
+        where = source or "shot file"
+        base = Path(base_dir) if base_dir is not None else Path.cwd()
+        v = _Validator(where, base)
+        if not isinstance(data, dict):
+            v.fail("", "must be a JSON object")
+        version = data.get("version")
+        if version != SHOT_VERSION:
+            v.fail("version", f"is {version!r}; this version of the plugin reads version {SHOT_VERSION}")
+        v.keys(data, "", {"version", "plate", "network_input", "objects", "mask_cleanup",
+                          "engine", "output", "direction"}, required={"plate", "objects", "output"})
+        p = v.obj(data, "plate")
+        v.keys(p, "plate", {"path", "first", "last", "colourspace", "ocio_config", "frame_offset"},
+               required={"path", "first", "last"})
+        plate = PlateSpec(
+            path=v.path(p, "plate.path", "path"),
+            first=v.int(p, "plate.first", "first"),
+            last=v.int(p, "plate.last", "last"),
+            colourspace=v.opt_str(p, "plate.colourspace", "colourspace"),
+            ocio_config=v.opt_path(p, "plate.ocio_config", "ocio_config"),
+            frame_offset=v.int(p, "plate.frame_offset", "frame_offset", default=0))
+        if plate.last < plate.first:
+            v.fail("plate.last", f"({plate.last}) is before plate.first ({plate.first})")
+        ni = v.obj(data, "network_input", default={})
+        v.keys(ni, "network_input", {"display", "view"})
+        mc = v.obj(data, "mask_cleanup", default={})
+        v.keys(mc, "mask_cleanup", {"dilate", "erode"})
+        dilate = v.int(mc, "mask_cleanup.dilate", "dilate", default=10, minimum=0)
+        erode = v.int(mc, "mask_cleanup.erode", "erode", default=10, minimum=0)
+        e = v.obj(data, "engine", default={})
+        v.keys(e, "engine", {"weights", "warmup", "mem_every", "max_mem_frames", "top_k",
+                             "precision", "device", "max_internal_size"})
+        d = EngineSpec()
+        weights = v.opt_str(e, "engine.weights", "weights") or d.weights
+        if weights not in ("auto",) and not weights.startswith("stand-in"):
+            weights = str(_resolve(base, weights))
+        engine = EngineSpec(
+            weights=weights,
+            warmup=v.int(e, "engine.warmup", "warmup", default=d.warmup, minimum=0),
+            mem_every=v.int(e, "engine.mem_every", "mem_every", default=d.mem_every, minimum=1),
+            max_mem_frames=v.int(e, "engine.max_mem_frames", "max_mem_frames", default=d.max_mem_frames, minimum=1),
+            top_k=v.int(e, "engine.top_k", "top_k", default=d.top_k, minimum=1),
+            precision=v.choice(e, "engine.precision", "precision", PRECISIONS, d.precision),
+            device=v.opt_str(e, "engine.device", "device") or d.device,
+            max_internal_size=v.opt_int(e, "engine.max_internal_size", "max_internal_size", minimum=16))
+        o = v.obj(data, "output")
+        v.keys(o, "output", {"path", "dtype", "channels"}, required={"path"})
+        output = OutputSpec(path=v.path(o, "output.path", "path"),
+                            dtype=v.choice(o, "output.dtype", "dtype", DTYPES, "half"),
+                            channels=v.choice(o, "output.channels", "channels", CHANNELS, "A"))
+        objs = data.get("objects")
+        if not isinstance(objs, list) or not objs:
+            v.fail("objects", "must be a non-empty list of objects, each with id, name and keyframes")
+        objects = []
+        for i, od in enumerate(objs):
+            key = f"objects[{i}]"
+            if not isinstance(od, dict):
+                v.fail(key, "must be an object with id, name and keyframes")
+            v.keys(od, key, {"id", "name", "keyframes", "colour"}, required={"id", "name", "keyframes"})
+            oid = v.int(od, f"{key}.id", "id", minimum=1)
+            name = v.opt_str(od, f"{key}.name", "name")
+            if not name or not _OBJECT_NAME.match(name):
+                v.fail(f"{key}.name", f"{name!r} must be letters, digits, '_', '.' or '-' "
+                       "(it becomes part of the output file names)")
+            kfs = od.get("keyframes")
+            if not isinstance(kfs, dict) or not kfs:
+                v.fail(f"{key}.keyframes", "must map at least one source frame number to a mask file")
+            keyframes = {}
+            for fk, mp in kfs.items():
+                try:
+                    frame = int(str(fk).strip())
+                except ValueError:
+                    v.fail(f"{key}.keyframes", f"key {fk!r} is not a frame number")
+                if not (plate.first <= frame <= plate.last):
+                    v.fail(f"{key}.keyframes[{fk}]",
+                           f"frame {frame} is outside the plate range {plate.first}-{plate.last}")
+                if not isinstance(mp, str) or not mp:
+                    v.fail(f"{key}.keyframes[{fk}]", "must be a mask file path")
+                keyframes[frame] = str(_resolve(base, mp))
+            colour = od.get("colour")
+            if colour is not None:
+                if (not isinstance(colour, (list, tuple)) or len(colour) != 3
+                        or not all(isinstance(c, (int, float)) for c in colour)):
+                    v.fail(f"{key}.colour", "must be three numbers (R, G, B)")
+                colour = tuple(float(c) for c in colour)
+            objects.append(ShotObject(oid, name, dict(sorted(keyframes.items())), colour))
+        _check_unique(v, objects)
+        direction = v.choice(data, "direction", "direction", DIRECTIONS, "forward")
+        shot = cls(plate=plate, objects=tuple(objects), output=output, engine=engine,
+                   display=v.opt_str(ni, "network_input.display", "display"),
+                   view=v.opt_str(ni, "network_input.view", "view"),
+                   dilate=dilate, erode=erode, direction=direction, source=source)
+        shot.check_output_pattern(where)
+        return shot
+
+    def check_output_pattern(self, where: str = "shot file") -> None:
+        from plugin import framepattern
+        name = os.path.basename(self.output.path)
+        if not framepattern.has_token(name):
+            raise ShotFileError(f"{where}: output.path {self.output.path!r} needs a frame token "
+                                "(e.g. matte/sh010_{object}.####.exr)")
+        if len(self.objects) > 1 and "{object}" not in self.output.path:
+            raise ShotFileError(f"{where}: output.path {self.output.path!r} needs '{{object}}' "
+                                f"since the shot has {len(self.objects)} objects")
+        if not name.lower().endswith(".exr"):
+            raise ShotFileError(f"{where}: output.path {self.output.path!r} must be an .exr sequence "
+                                "(alpha is written as linear float EXR)")
+
+    # -- output -------------------------------------------------------------------
+    def to_dict(self, base_dir=None) -> dict:
+        """The JSON form; paths relative to `base_dir` where they can be (else absolute)."""
+        rel = (lambda p: _relative(p, base_dir)) if base_dir is not None else (lambda p: p)
+        weights = self.engine.weights
+        if weights != "auto" and not weights.startswith("stand-in"):
+            weights = rel(weights)
+        out = {
+            "version": SHOT_VERSION,
+            "plate": {"path": rel(self.plate.path), "first": self.plate.first, "last": self.plate.last,
+                      "colourspace": self.plate.colourspace,
+                      "ocio_config": rel(self.plate.ocio_config) if self.plate.ocio_config else None,
+                      "frame_offset": self.plate.frame_offset},
+            "network_input": {"display": self.display, "view": self.view},
+            "objects": [],
+            "mask_cleanup": {"dilate": self.dilate, "erode": self.erode},
+            "engine": {"weights": weights, "warmup": self.engine.warmup, "mem_every": self.engine.mem_every,
+                       "max_mem_frames": self.engine.max_mem_frames, "top_k": self.engine.top_k,
+                       "precision": self.engine.precision, "device": self.engine.device,
+                       "max_internal_size": self.engine.max_internal_size},
+            "output": {"path": rel(self.output.path), "dtype": self.output.dtype,
+                       "channels": self.output.channels},
+            "direction": self.direction,
+        }
+        for o in self.objects:
+            od = {"id": o.id, "name": o.name,
+                  "keyframes": {str(f): rel(p) for f, p in sorted(o.keyframes.items())}}
+            if o.colour is not None:
+                od["colour"] = list(o.colour)
+            out["objects"].append(od)
+        return out
+
+    def to_json(self, base_dir=None) -> str:
+        return json.dumps(self.to_dict(base_dir), indent=2) + "\n"
+
+    def save(self, path) -> Path:
+        """Write atomically (temp file in the same folder, then rename); paths relative to it."""
+        path = Path(path).expanduser().resolve()
+        text = self.to_json(base_dir=path.parent)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as err:
+            raise ShotFileError(f"{path}: cannot write the shot file ({err.strerror or err})") from None
+        return path
+
+    # -- helpers ------------------------------------------------------------------
+    def object_named(self, name: str) -> ShotObject:
+        for o in self.objects:
+            if o.name == name or str(o.id) == str(name):
+                return o
+        names = ", ".join(o.name for o in self.objects)
+        raise ShotFileError(f"object {name!r} is not in the shot (objects: {names})")
+
+    def with_objects(self, names) -> "Shot":
+        """The same shot restricted to the named objects (names or ids)."""
+        keep = [self.object_named(n) for n in names]
+        return replace(self, objects=tuple(o for o in self.objects if o in keep))
+
+    def with_frames(self, first: int, last: int) -> "Shot":
+        """The same shot over frames first-last (inside the plate range; keyframes must stay inside)."""
+        if first > last:
+            raise ShotFileError(f"frame range {first}-{last}: the first frame is after the last")
+        if first < self.plate.first or last > self.plate.last:
+            raise ShotFileError(f"frame range {first}-{last} is outside the shot's plate range "
+                                f"{self.plate.first}-{self.plate.last}")
+        for o in self.objects:
+            inside = [f for f in o.keyframes if first <= f <= last]
+            if not inside:
+                raise ShotFileError(f"object {o.name!r}: no keyframe inside frames {first}-{last} "
+                                    f"(keyframes: {', '.join(map(str, o.keyframes))})")
+        objs = tuple(replace(o, keyframes={f: p for f, p in o.keyframes.items() if first <= f <= last})
+                     for o in self.objects)
+        return replace(self, plate=replace(self.plate, first=first, last=last), objects=objs)
+
+
+def parse_frame_range(text: str) -> Tuple[int, int]:
+    """`"1001-1100"` or `"1001"` -> (first, last). Negative frames: `-5--1`."""
+    m = re.fullmatch(r"\s*(-?\d+)\s*(?:[-:]\s*(-?\d+)\s*)?", str(text))
+    if not m:
+        raise ShotFileError(f"frame range {text!r}: write it as FIRST-LAST, e.g. 1001-1100")
+    first = int(m.group(1))
+    last = int(m.group(2)) if m.group(2) is not None else first
+    if last < first:
+        raise ShotFileError(f"frame range {text!r}: the first frame is after the last")
+    return first, last
+
+
+def _check_unique(v: "_Validator", objects: List[ShotObject]) -> None:
+    seen_ids, seen_names = set(), set()
+    for i, o in enumerate(objects):
+        if o.id in seen_ids:
+            v.fail(f"objects[{i}].id", f"{o.id} is used by two objects")
+        if o.name in seen_names:
+            v.fail(f"objects[{i}].name", f"{o.name!r} is used by two objects")
+        seen_ids.add(o.id)
+        seen_names.add(o.name)
+
+
+def _resolve(base: Path, p: str) -> Path:
+    q = Path(os.path.expandvars(os.path.expanduser(p)))
+    return q if q.is_absolute() else (base / q)
+
+
+def _relative(p: str, base_dir) -> str:
+    try:
+        return Path(os.path.relpath(p, base_dir)).as_posix()
+    except ValueError:  # another drive on Windows
+        return p
+
+
+class _Validator:
+    """One-line errors that name the file and the key."""
+
+    def __init__(self, where: str, base: Path):
+        self.where, self.base = where, base
+
+    def fail(self, key: str, what: str):
+        raise ShotFileError(f"{self.where}: {key + ' ' if key else ''}{what}")
+
+    def keys(self, d: dict, key: str, allowed, required=()):
+        for k in required:
+            if k not in d:
+                self.fail(f"{key}.{k}" if key else k, "is missing")
+        for k in d:
+            if k not in allowed:
+                self.fail(f"{key}.{k}" if key else k,
+                          f"is not a known key (known: {', '.join(sorted(allowed))})")
+
+    def obj(self, d: dict, key: str, default=None) -> dict:
+        if key not in d or d[key] is None:
+            if default is not None:
+                return default
+            self.fail(key, "is missing")
+        val = d[key]
+        if not isinstance(val, dict):
+            self.fail(key, "must be a JSON object")
+        return val
+
+    def int(self, d, key, name, default=None, minimum=None) -> int:
+        if name not in d or d[name] is None:
+            if default is None:
+                self.fail(key, "is missing")
+            return default
+        val = d[name]
+        if isinstance(val, bool) or not isinstance(val, int):
+            self.fail(key, f"must be a whole number, not {val!r}")
+        if minimum is not None and val < minimum:
+            self.fail(key, f"must be at least {minimum}, not {val}")
+        return val
+
+    def opt_int(self, d, key, name, minimum=None) -> Optional[int]:
+        if d.get(name) is None:
+            return None
+        return self.int(d, key, name, minimum=minimum)
+
+    def opt_str(self, d, key, name) -> Optional[str]:
+        val = d.get(name)
+        if val is None:
+            return None
+        if not isinstance(val, str):
+            self.fail(key, f"must be a string, not {val!r}")
+        return val
+
+    def choice(self, d, key, name, options, default) -> str:
+        val = d.get(name)
+        if val is None:
+            return default
+        if val not in options:
+            self.fail(key, f"is {val!r}; use one of {', '.join(options)}")
+        return val
+
+    def path(self, d, key, name) -> str:
+        val = self.opt_str(d, key, name)
+        if not val:
+            self.fail(key, "is missing")
+        return str(_resolve(self.base, val))
+
+    def opt_path(self, d, key, name) -> Optional[str]:
+        val = self.opt_str(d, key, name)
+        return str(_resolve(self.base, val)) if val else None

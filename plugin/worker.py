@@ -1,0 +1,452 @@
+"""The worker: the engine in its own process, spoken to in JSON-RPC 2.0 lines (plugin.protocol).
+
+`python -m plugin worker` reads requests on stdin and answers on stdout; stderr is its log.
+Hosts never import torch: they start this with the product's interpreter (plugin.client).
+
+Threads: the main thread reads stdin and answers quick requests (hello, cancel,
+weights_status, shutdown) at once; frame decoding, SAM and weight downloads run on a small
+pool; `run_shot` runs on its own thread and is cancelled at the next frame boundary by
+`cancel`. A newer `read_frame` supersedes older ones still waiting (scrubbing).
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+import logging
+import os
+import sys
+import tempfile
+import threading
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, Optional
+
+from plugin import protocol
+from plugin.errors import is_user_error
+
+log = logging.getLogger("matanyone.worker")
+
+FRAME_CACHE_BYTES = 1 << 30  # decoded float frames kept for scrubbing
+KEEP_FILES = 8               # temp frame/mask files kept per kind (the UI reads the latest)
+
+
+class _Request(Exception):
+    """An error answered with a specific protocol code."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class FrameCache:
+    """LRU of decoded plate frames (float32 HxWx3), bounded in bytes."""
+
+    def __init__(self, max_bytes: int = FRAME_CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self._items: "collections.OrderedDict[Any, Any]" = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            if key in self._items:
+                self._bytes -= self._items.pop(key).nbytes
+            self._items[key] = value
+            self._bytes += value.nbytes
+            while self._bytes > self.max_bytes and len(self._items) > 1:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Worker:
+    def __init__(self, out_stream, temp_dir: Optional[str] = None):
+        self._out = out_stream
+        self._out_lock = threading.Lock()
+        self.temp_dir = temp_dir or tempfile.mkdtemp(prefix="matanyone-worker-")
+        self.greeted = False
+        self.refused = False
+        self.plate = None
+        self.plate_path = None
+        self.colourspace = None
+        self.ocio_config = None
+        self.cache = FrameCache()
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="matanyone-worker")
+        self.frame_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matanyone-frames")
+        self._frame_seq = itertools.count(1)
+        self._latest_frame_request = 0
+        self._files: Dict[str, "collections.deque"] = collections.defaultdict(collections.deque)
+        self._sam = None
+        self._sam_model = None
+        self._networks: Dict[Any, Any] = {}
+        self._job_thread: Optional[threading.Thread] = None
+        self._job_cancel = threading.Event()
+        self._download_cancel = threading.Event()
+        self._lock = threading.Lock()
+        self.stop = threading.Event()
+
+    # -- output ---------------------------------------------------------------------
+    def send(self, message: Dict[str, Any]) -> None:
+        data = protocol.encode(message)
+        with self._out_lock:
+            self._out.write(data)
+            self._out.flush()
+
+    def notify(self, method: str, **params) -> None:
+        self.send(protocol.notification(method, params))
+
+    # -- dispatch -------------------------------------------------------------------
+    def handle_line(self, line: bytes) -> None:
+        try:
+            msg = protocol.decode(line)
+        except protocol.ProtocolError as err:
+            self.send(protocol.error(None, protocol.PARSE_ERROR, f"bad message: {err}"))
+            return
+        if not protocol.is_request(msg):
+            return  # notifications from a client are ignored
+        msg_id, method, params = msg["id"], msg["method"], msg.get("params") or {}
+        if method == protocol.HELLO:
+            self._answer(msg_id, lambda: self.hello(params))
+            return
+        if self.refused:
+            self.send(protocol.error(msg_id, protocol.VERSION_MISMATCH, "protocol version refused; say hello "
+                                     f"with protocol {protocol.PROTOCOL_VERSION}"))
+            return
+        if not self.greeted:
+            self.send(protocol.error(msg_id, protocol.INVALID_REQUEST,
+                                     "say hello first (with the client's protocol version)"))
+            return
+        handler = getattr(self, f"do_{method}", None)
+        if method not in protocol.METHODS or handler is None:
+            self.send(protocol.error(msg_id, protocol.METHOD_NOT_FOUND, f"unknown method {method!r}"))
+            return
+        if method in (protocol.CANCEL, protocol.SHUTDOWN, protocol.WEIGHTS_STATUS):
+            self._answer(msg_id, lambda: handler(params))
+        elif method == protocol.READ_FRAME:
+            seq = next(self._frame_seq)
+            self._latest_frame_request = seq
+            self.frame_pool.submit(self._answer, msg_id, lambda: self._read_frame_unless_superseded(seq, params))
+        elif method == protocol.RUN_SHOT:
+            self._answer_async_job(msg_id, params)
+        else:
+            self.pool.submit(self._answer, msg_id, lambda: handler(params))
+
+    def _answer(self, msg_id, fn: Callable[[], Any]) -> None:
+        try:
+            value = fn()
+        except _Request as err:
+            self.send(protocol.error(msg_id, err.code, str(err)))
+        except BaseException as err:  # noqa: BLE001 - every error becomes one JSON-RPC error
+            if is_user_error(err):
+                self.send(protocol.error(msg_id, protocol.USER_ERROR, str(err), kind=_kind(err)))
+            else:
+                self._internal(msg_id, err)
+        else:
+            self.send(protocol.result(msg_id, value))
+
+    def _internal(self, msg_id, err: BaseException) -> None:
+        text = traceback.format_exc()
+        sys.stderr.write(text)
+        sys.stderr.flush()
+        path = _save_traceback(text)
+        self.send(protocol.error(msg_id, protocol.INTERNAL_ERROR, f"{type(err).__name__}: {err}", log=path))
+
+    # -- requests ---------------------------------------------------------------------
+    def hello(self, params: Dict[str, Any]) -> Dict[str, Any]:
+        version = params.get("protocol")
+        if version != protocol.PROTOCOL_VERSION:
+            self.refused = True
+            raise _Request(protocol.VERSION_MISMATCH,
+                           protocol.version_mismatch_message(version, protocol.PROTOCOL_VERSION))
+        self.greeted = True
+        info = {"protocol": protocol.PROTOCOL_VERSION, "pid": os.getpid(),
+                "python": sys.version.split()[0], "package": _package_version()}
+        try:
+            import torch
+            info["torch"] = torch.__version__
+            info["cuda"] = bool(torch.cuda.is_available())
+        except ImportError:
+            info["torch"] = None
+        from plugin import settings
+        info["device"] = settings.load().device
+        info["temp_dir"] = self.temp_dir
+        return info
+
+    def do_shutdown(self, params) -> Dict[str, Any]:
+        self._job_cancel.set()
+        self._download_cancel.set()
+        self.stop.set()
+        return {"ok": True}
+
+    def do_cancel(self, params) -> Dict[str, Any]:
+        running = self._job_thread is not None and self._job_thread.is_alive()
+        self._job_cancel.set()
+        self._download_cancel.set()
+        return {"cancelled": running}
+
+    def do_open_plate(self, params) -> Dict[str, Any]:
+        from plugin import plates
+        path = _param(params, "path", str)
+        frame_range = params.get("frame_range")
+        plate = plates.open(path, tuple(frame_range) if frame_range else None)
+        with self._lock:
+            if self.plate is not None:
+                self.plate.close()
+            self.plate, self.plate_path = plate, path
+            self.colourspace = params.get("colourspace") or plate.colourspace_guess
+            self.ocio_config = params.get("ocio_config")
+            self.cache.clear()
+        if params.get("colourspace"):
+            from plugin import color
+            color.resolve_colourspace(self.colourspace, self.ocio_config)
+        dw, dd = plate.display_window, plate.data_window
+        return {"path": path, "first": plate.first, "last": plate.last, "frames": len(plate.frames),
+                "width": plate.width, "height": plate.height, "fps": plate.fps, "timecode": plate.timecode,
+                "is_movie": bool(plate.is_movie), "channels": list(plate.channels),
+                "pixel_type": plate.pixel_type, "colourspace": self.colourspace,
+                "colourspace_guess": plate.colourspace_guess,
+                "display_window": [dw.x, dw.y, dw.width, dw.height],
+                "data_window": [dd.x, dd.y, dd.width, dd.height]}
+
+    def _plate_frame(self, frame: int):
+        plate = self.plate
+        if plate is None:
+            raise _Request(protocol.NOT_READY, "no plate is open: call open_plate first")
+        key = (self.plate_path, frame)
+        image = self.cache.get(key)
+        if image is None:
+            image = plate.read(frame)
+            self.cache.put(key, image)
+        return image
+
+    def _read_frame_unless_superseded(self, seq: int, params) -> Dict[str, Any]:
+        if seq != self._latest_frame_request:
+            raise _Request(protocol.CANCELLED, "superseded by a newer read_frame")
+        return self.do_read_frame(params)
+
+    def do_read_frame(self, params) -> Dict[str, Any]:
+        import numpy as np
+        from plugin import color
+        frame = _param(params, "frame", int)
+        downscale = max(1, int(params.get("downscale") or 1))
+        image = self._plate_frame(frame)
+        if downscale > 1:
+            image = image[::downscale, ::downscale]
+        shown, displays = color.display_frame(
+            image, self.colourspace, display=params.get("display"), view=params.get("view"),
+            exposure=float(params.get("exposure") or 0.0), gamma=float(params.get("gamma") or 1.0),
+            config=self.ocio_config)
+        h, w = shown.shape[:2]
+        rgba = np.empty((h, w, 4), np.uint8)
+        rgba[..., :3] = np.round(shown * 255.0).astype(np.uint8)  # display-ready 8-bit for the viewer
+        rgba[..., 3] = 255
+        path = self._temp_file("frame", f"frame.{frame}.rgba")
+        with open(path + ".tmp", "wb") as f:
+            f.write(rgba.tobytes())
+        os.replace(path + ".tmp", path)
+        return {"path": path, "width": w, "height": h, "format": "rgba8", "frame": frame,
+                "displays": displays}
+
+    def _temp_file(self, kind: str, name: str) -> str:
+        seq = next(self._frame_seq)
+        path = os.path.join(self.temp_dir, f"{seq:08d}.{name}")
+        files = self._files[kind]
+        files.append(path)
+        while len(files) > KEEP_FILES:
+            old = files.popleft()
+            try:
+                os.remove(old)
+            except OSError:
+                pass
+        return path
+
+    def _sam_assist(self, model: str):
+        if self._sam is None or self._sam_model != model:
+            from matanyone_engine.sam import SamAssist
+            from plugin import settings
+            s = settings.load()
+            self._sam = SamAssist.create(model=model, device=s.device, weights_dir=s.weights_dir)
+            self._sam_model = model
+        return self._sam
+
+    def do_sam_embed(self, params) -> Dict[str, Any]:
+        from plugin import color
+        frame = _param(params, "frame", int)
+        model = str(params.get("model") or "tiny")
+        display, view = params.get("display"), params.get("view")
+        image = color.to_network_input(self._plate_frame(frame), self.colourspace, config=self.ocio_config,
+                                       display=display, view=view)
+        sam = self._sam_assist(model)
+        key = f"{self.plate_path}|{frame}|{self.colourspace}|{display}|{view}"
+        handle = sam.embed(image, key=key)
+        return {"handle": handle.key, "width": image.shape[1], "height": image.shape[0], "model": sam.model_id}
+
+    def do_sam_mask(self, params) -> Dict[str, Any]:
+        from plugin import masks
+        if self._sam is None:
+            raise _Request(protocol.NOT_READY, "no frame is embedded for SAM: call sam_embed first")
+        handle = _param(params, "handle", str)
+        box = params.get("box")
+        res = self._sam.mask(handle, [tuple(p) for p in params.get("points_pos") or ()],
+                             [tuple(p) for p in params.get("points_neg") or ()],
+                             box=tuple(box) if box else None)
+        path = self._temp_file("mask", "sam.png")
+        masks.write_png(path, res.mask)
+        h, w = res.mask.shape[:2]
+        return {"mask_path": path, "score": float(res.score), "width": w, "height": h}
+
+    def do_weights_status(self, params) -> Dict[str, Any]:
+        from matanyone_engine import weights
+        from plugin import settings
+        return {"weights": weights.status(weights_dir=settings.load().weights_dir)}
+
+    def do_weights_get(self, params) -> Dict[str, Any]:
+        from matanyone_engine import weights
+        from plugin import settings
+        name = _param(params, "name", str)
+        self._download_cancel.clear()
+
+        def progress(p):
+            self.notify(protocol.DOWNLOAD_PROGRESS, **p.to_json())
+
+        path = weights.fetch(name, accept_licence=bool(params.get("accept_licence")), progress=progress,
+                             cancel=self._download_cancel.is_set, weights_dir=settings.load().weights_dir)
+        return {"name": name, "path": str(path)}
+
+    # -- run_shot ---------------------------------------------------------------------
+    def _answer_async_job(self, msg_id, params) -> None:
+        if self._job_thread is not None and self._job_thread.is_alive():
+            self.send(protocol.error(msg_id, protocol.USER_ERROR,
+                                     "a shot is already running in this worker: cancel it or wait",
+                                     kind="WorkerError"))
+            return
+        self._job_cancel.clear()
+        t = threading.Thread(target=self._answer, args=(msg_id, lambda: self.do_run_shot(params)),
+                             name="matanyone-job", daemon=True)
+        self._job_thread = t
+        t.start()
+
+    def do_run_shot(self, params) -> Dict[str, Any]:
+        from plugin import job
+        from plugin.shot import Shot
+        shot = Shot.load(_param(params, "shot_path", str))
+        preview_every = 0
+
+        def on_progress(p: "job.Progress") -> None:
+            nonlocal preview_every
+            payload = {"frame": p.frame, "done": p.done, "total": p.total, "fps": round(p.fps, 3),
+                       "eta_s": None if p.eta_s is None else round(p.eta_s, 1), "phase": p.phase}
+            preview_every += 1
+            if p.preview is not None and (preview_every % 4 == 1 or p.done == p.total):
+                payload["preview_path"] = self._write_preview(p.preview)
+            self.notify(protocol.PROGRESS, **payload)
+            if p.paths:
+                self.notify(protocol.FRAME_DONE, frame=p.frame, paths=p.paths)
+
+        net = self._network_for(shot)
+        result = job.run(shot, on_progress=on_progress, cancel=self._job_cancel,
+                         force=bool(params.get("force")), objects=params.get("objects"),
+                         frames=params.get("frames"), network=net)
+        out = result.to_json()
+        out["frames"] = [result.first, result.last]
+        return out
+
+    def _network_for(self, shot):
+        """The loaded network, kept between runs of the same weights/device/precision."""
+        from plugin import job
+        key = (shot.engine.weights, shot.engine.device, shot.engine.precision)
+        net = self._networks.get(key)
+        if net is None:
+            net = job._load_network(shot)
+            self._networks.clear()
+            self._networks[key] = net
+        return net
+
+    def _write_preview(self, preview) -> str:
+        from plugin import masks
+        path = self._temp_file("preview", "preview.png")
+        masks.write_png(path, preview)
+        return path
+
+    # -- life -------------------------------------------------------------------------
+    def close(self) -> None:
+        self._job_cancel.set()
+        if self._job_thread is not None:
+            self._job_thread.join(timeout=60)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.frame_pool.shutdown(wait=False, cancel_futures=True)
+        if self.plate is not None:
+            self.plate.close()
+        import shutil
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def _param(params: Dict[str, Any], name: str, kind):
+    if name not in params or params[name] is None:
+        raise _Request(protocol.INVALID_PARAMS, f"missing parameter {name!r}")
+    try:
+        return kind(params[name])
+    except (TypeError, ValueError):
+        raise _Request(protocol.INVALID_PARAMS, f"parameter {name!r} must be {kind.__name__}") from None
+
+
+def _kind(err: BaseException) -> str:
+    for cls in type(err).__mro__:
+        if cls.__module__ == "plugin.errors":
+            return cls.__name__
+    return "UserError"
+
+
+def _package_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("matanyone-plugin")
+    except Exception:  # noqa: BLE001 - not installed as a distribution
+        return "dev"
+
+
+def _save_traceback(text: str) -> Optional[str]:
+    try:
+        from plugin import settings
+        path = settings.cache_dir() / "logs" / "worker-last-internal-error.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+    except OSError:
+        return None
+
+
+def serve(stdin=None, stdout=None) -> int:
+    """Serve requests until `shutdown` or end of input. Returns the exit code."""
+    stdin = stdin or sys.stdin.buffer
+    stdout = stdout or sys.stdout.buffer
+    # Anything printed by libraries must not corrupt the protocol stream.
+    sys.stdout = sys.stderr
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker = Worker(stdout)
+    log.info("worker %d ready (protocol %d)", os.getpid(), protocol.PROTOCOL_VERSION)
+    try:
+        for line in iter(stdin.readline, b""):
+            if not line.strip():
+                continue
+            worker.handle_line(line)
+            if worker.stop.is_set() or worker.refused:
+                break
+    finally:
+        worker.close()
+    return 0
