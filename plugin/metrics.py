@@ -62,6 +62,21 @@ def quantize_8bit(alpha: np.ndarray) -> np.ndarray:
     return (np.round(np.clip(a * np.float32(255.0), 0.0, 255.0)) / np.float32(255.0)).astype(np.float32)
 
 
+def snap_8bit(alpha: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
+    """GT on 8-bit levels (every value within `tolerance` of some k/255) exactly onto k/255.
+
+    The scripts read GT as uint8 / 255; image libraries convert 8-bit files to float with
+    their own rounding (one float32 ulp off k/255), which would otherwise show as a tiny
+    error between identical mattes. Other GT (16-bit, float EXR) is returned unchanged.
+
+    Returns:
+        float32 array, same shape.
+    """
+    a = np.asarray(alpha, dtype=np.float32)
+    q = quantize_8bit(a)
+    return q if float(np.max(np.abs(q - a), initial=0.0)) <= tolerance else a
+
+
 def mad(pred: np.ndarray, gt: np.ndarray) -> float:
     """Mean absolute difference x 1e3. pred, gt: float HxW in [0, 1]."""
     return float(np.mean(np.abs(_f64(pred) - _f64(gt)))) * SCALE["mad"]
@@ -238,7 +253,7 @@ class SequenceScorer:
             The frame's scaled values.
         """
         p = quantize_8bit(pred) if self.quantize else np.asarray(pred, dtype=np.float32)
-        g = np.asarray(gt, dtype=np.float32)
+        g = snap_8bit(gt)
         if self.core:
             values, state = self._core_values(p, g)
         else:
