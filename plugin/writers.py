@@ -1,0 +1,402 @@
+"""Alphas out: one EXR per frame (single channel `A`, or RGBA premultiplied), half or float,
+ZIP or PIZ, with the source frame's number, display and data windows and metadata. Each
+frame is written to a temporary name in the same folder and renamed into place, so a crash
+leaves only whole frames. Plus an optional 16-bit PNG preview and a PNG contact sheet.
+
+    with writers.open("matte/sh010_hero.####.exr", like=plate, metadata={...}) as out:
+        out.write(1001, alpha)          # float32 HxW at the plate's display-window size
+"""
+from __future__ import annotations
+
+import builtins
+import os
+import re
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from plugin import framepattern
+from plugin.errors import OutputError
+
+_DTYPES = {"half": "half", "float": "float"}
+_COMPRESSIONS = {"zip": "zip", "zips": "zips", "piz": "piz", "none": "none", "dwaa": "dwaa", "rle": "rle"}
+_CHANNELS = {"A": ("A",), "RGBA": ("R", "G", "B", "A")}
+# Metadata keys callers pass -> EXR attribute names (strings).
+_META_PREFIX = "matanyone:"
+_TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)(?P<ext>\.[A-Za-z0-9]+)$")
+
+
+def temp_path_for(path: str) -> str:
+    """The temporary name a frame is written under before its rename (same folder)."""
+    directory, name = os.path.split(path)
+    ext = os.path.splitext(name)[1]
+    return os.path.join(directory, f".{name}.tmp-{os.getpid()}{ext}")
+
+
+def is_temp_name(name: str) -> bool:
+    return bool(_TEMP_NAME.match(os.path.basename(name)))
+
+
+def clean_stale_temps(directory: str) -> List[str]:
+    """Remove temporaries left by writers that died (their process is gone); returns them."""
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        m = _TEMP_NAME.match(name)
+        if not m:
+            continue
+        pid = int(m.group("pid"))
+        if pid != os.getpid() and _pid_alive(pid):
+            continue
+        try:
+            os.remove(os.path.join(directory, name))
+            removed.append(os.path.join(directory, name))
+        except OSError:
+            pass
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _real(path: str) -> str:
+    return os.path.normcase(os.path.realpath(os.path.abspath(path)))
+
+
+def _write_atomically(path: str, write: Callable[[str], None]) -> None:
+    tmp = temp_path_for(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _oiio_write(path: str, spec, pixels: np.ndarray) -> None:
+    import OpenImageIO as oiio
+    out = oiio.ImageOutput.create(path)
+    if out is None:
+        raise OutputError(f"{path}: cannot create the file ({oiio.geterror()}); check the output path")
+    try:
+        if not out.open(path, spec):
+            raise OutputError(f"{path}: cannot open for writing ({' '.join(out.geterror().split())}); "
+                              f"check the folder's permissions and free space")
+        if not out.write_image(np.ascontiguousarray(pixels, dtype=np.float32)):
+            raise OutputError(f"{path}: write failed ({' '.join(out.geterror().split())}); "
+                              f"check free space")
+    finally:
+        out.close()
+
+
+class AlphaWriter:
+    """Writes alpha frames of one object; see `open`.
+
+    Attributes:
+        pattern: the output `FramePattern`.
+        display_window, data_window: (x, y, width, height) of every frame written.
+    """
+
+    def __init__(self, pattern: framepattern.FramePattern, *, display_window, data_window, dtype: str,
+                 compression: str, channels: str, metadata: Mapping[str, object],
+                 source_paths: Iterable[str], preview: Optional[framepattern.FramePattern],
+                 carry: Mapping[str, object]):
+        self.pattern = pattern
+        self.display_window = tuple(display_window)
+        self.data_window = tuple(data_window)
+        self.dtype = dtype
+        self.compression = compression
+        self.channels = channels
+        self.preview = preview
+        self.metadata = {str(k): "" if v is None else str(v) for k, v in metadata.items()}
+        self._carry = dict(carry)
+        self._sources = {_real(p) for p in source_paths}
+        self.written: List[int] = []
+
+    def path(self, frame: int) -> str:
+        """The output path of source frame `frame`."""
+        return self.pattern.path(frame)
+
+    def exists(self, frame: int) -> bool:
+        """True when frame `frame` is already written (renames are atomic: present = whole)."""
+        return os.path.isfile(self.path(frame))
+
+    def _spec(self, frame: int):
+        import OpenImageIO as oiio
+        x, y, w, h = self.data_window
+        names = _CHANNELS[self.channels]
+        spec = oiio.ImageSpec(w, h, len(names), self.dtype)
+        spec.channelnames = names
+        spec.alpha_channel = len(names) - 1
+        spec.x, spec.y = x, y
+        spec.full_x, spec.full_y, spec.full_width, spec.full_height = self.display_window
+        spec.attribute("compression", self.compression)
+        for key, value in self.metadata.items():
+            spec.attribute(_META_PREFIX + key, value)
+        spec.attribute(_META_PREFIX + "frame", str(frame))
+        for key, value in self._carry.items():
+            if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[0], (int, float)):
+                spec.attribute(key, value[0], value[1])
+            else:
+                spec.attribute(key, value)
+        return spec
+
+    def _to_data_window(self, image: np.ndarray) -> np.ndarray:
+        """Display-window pixels -> data-window pixels (zeros where the data window overhangs)."""
+        dx, dy, dw, dh = self.display_window
+        x, y, w, h = self.data_window
+        if (x, y, w, h) == (dx, dy, dw, dh):
+            return image
+        out = np.zeros((h, w) + image.shape[2:], np.float32)
+        x0, y0 = max(x, dx), max(y, dy)
+        x1, y1 = min(x + w, dx + dw), min(y + h, dy + dh)
+        if x1 > x0 and y1 > y0:
+            out[y0 - y:y1 - y, x0 - x:x1 - x] = image[y0 - dy:y1 - dy, x0 - dx:x1 - dx]
+        return out
+
+    def write(self, frame: int, alpha: np.ndarray, rgb: Optional[np.ndarray] = None) -> str:
+        """Write source frame `frame`.
+
+        Args:
+            frame: the source frame number (goes in the file name and header).
+            alpha: float32 HxW coverage at display-window size (written as is, linear).
+            rgb: float32 HxWx3 plate pixels, needed for channels='RGBA' (premultiplied by alpha).
+        Returns:
+            the path written.
+        """
+        alpha = np.asarray(alpha, dtype=np.float32)
+        dw, dh = self.display_window[2], self.display_window[3]
+        if alpha.shape != (dh, dw):
+            raise ValueError(f"alpha for frame {frame} is {alpha.shape}, expected {(dh, dw)}")
+        if self.channels == "RGBA":
+            if rgb is None or np.shape(rgb) != (dh, dw, 3):
+                raise ValueError(f"channels='RGBA' needs the plate's rgb (HxWx3) for frame {frame}")
+            pixels = np.concatenate([np.asarray(rgb, np.float32) * alpha[:, :, None], alpha[:, :, None]], axis=2)
+        else:
+            pixels = alpha[:, :, None]
+        path = self.path(frame)
+        if _real(path) in self._sources:
+            raise OutputError(f"{path}: is a source plate file; choose another output path")
+        spec = self._spec(frame)
+        data = self._to_data_window(pixels)
+        _write_atomically(path, lambda tmp: _oiio_write(tmp, spec, data))
+        if self.preview is not None:
+            write_png16(self.preview.path(frame), alpha)
+        self.written.append(frame)
+        return path
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _parse_output(pattern: str, what: str) -> framepattern.FramePattern:
+    if not framepattern.has_token(pattern):
+        raise OutputError(f"{what} {pattern} has no frame token (e.g. ####); add one, such as "
+                          f"matte/shot.####.exr")
+    return framepattern.parse(pattern)
+
+
+def _prepare_folder(directory: str, what: str) -> None:
+    directory = directory or "."
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"{what} folder {directory} cannot be created ({err.strerror or err}); "
+                          f"choose a writable output path") from None
+    probe = os.path.join(directory, f".matanyone-write-test.tmp-{os.getpid()}.exr")
+    try:
+        with builtins.open(probe, "wb"):
+            pass
+        os.remove(probe)
+    except OSError as err:
+        raise OutputError(f"{what} folder {directory} is not writable ({err.strerror or err}); "
+                          f"choose a writable output path") from None
+
+
+def open(pattern, like=None, *, dtype: str = "half", compression: str = "zip",  # noqa: A001
+         channels: str = "A", metadata: Optional[Mapping[str, object]] = None,
+         preview: Optional[str] = None, frames: Optional[Sequence[int]] = None,
+         display_window: Optional[Tuple[int, int, int, int]] = None,
+         data_window: Optional[Tuple[int, int, int, int]] = None) -> AlphaWriter:
+    """An alpha writer shaped like a plate.
+
+    Args:
+        pattern: output path with a frame token (`matte/sh010_hero.####.exr`).
+        like: the source `Plate`: windows, frames, fps/timecode and the files never to overwrite.
+        dtype: 'half' (default) or 'float'.
+        compression: 'zip' (default), 'piz', 'zips', 'dwaa', 'rle' or 'none'.
+        channels: 'A' (default) or 'RGBA' (premultiplied; `write` then needs the plate's rgb).
+        metadata: strings stored as `matanyone:<key>` EXR attributes (source, colourspace,
+            engine, weights, shot, ...).
+        preview: optional pattern of 16-bit PNG previews of the alpha.
+        frames, display_window, data_window: only without `like`.
+    Raises:
+        OutputError: a pattern that resolves to a source file, an unwritable folder, bad options.
+    """
+    pattern = os.fspath(pattern)
+    out = _parse_output(pattern, "output path")
+    if out.extension != ".exr":
+        raise OutputError(f"output path {pattern} must end in .exr (alpha is written as OpenEXR)")
+    if dtype not in _DTYPES:
+        raise OutputError(f"output dtype {dtype!r} is not one of {', '.join(_DTYPES)}; use half or float")
+    if compression not in _COMPRESSIONS:
+        raise OutputError(f"output compression {compression!r} is not one of {', '.join(_COMPRESSIONS)}")
+    if channels not in _CHANNELS:
+        raise OutputError(f"output channels {channels!r} is not one of {', '.join(_CHANNELS)}")
+    carry: Dict[str, object] = {}
+    sources: List[str] = []
+    if like is not None:
+        display_window = like.display_window.as_tuple()
+        data_window = like.data_window.as_tuple()
+        frames = list(like.frames)
+        sources = like.source_paths()
+        carry = _carried_attributes(like)
+    if display_window is None:
+        raise ValueError("writers.open needs like=plate or display_window")
+    data_window = data_window or display_window
+    source_set = {_real(p) for p in sources}
+    for frame in frames or ():
+        target = out.path(frame)
+        if _real(target) in source_set or _same_file_exists(target, sources):
+            raise OutputError(f"output path {pattern} would overwrite source file {target}; "
+                              f"choose another output path")
+    _prepare_folder(out.directory, "output")
+    clean_stale_temps(out.directory or ".")
+    preview_pattern = None
+    if preview:
+        preview_pattern = _parse_output(os.fspath(preview), "preview path")
+        if preview_pattern.extension != ".png":
+            raise OutputError(f"preview path {preview} must end in .png")
+        for frame in frames or ():
+            if _real(preview_pattern.path(frame)) in source_set:
+                raise OutputError(f"preview path {preview} would overwrite source file "
+                                  f"{preview_pattern.path(frame)}; choose another preview path")
+        _prepare_folder(preview_pattern.directory, "preview")
+    return AlphaWriter(out, display_window=display_window, data_window=data_window, dtype=dtype,
+                       compression=compression, channels=channels, metadata=metadata or {},
+                       source_paths=sources, preview=preview_pattern, carry=carry)
+
+
+def _same_file_exists(target: str, sources: List[str]) -> bool:
+    # Hard links and differently spelt paths to a source file: compare inodes where both exist.
+    if not os.path.exists(target):
+        return False
+    try:
+        st = os.stat(target)
+    except OSError:
+        return False
+    return any(_inode(s) == (st.st_dev, st.st_ino) for s in sources)
+
+
+def _inode(path: str):
+    try:
+        st = os.stat(path)
+        return st.st_dev, st.st_ino
+    except OSError:
+        return None
+
+
+def _carried_attributes(plate) -> Dict[str, object]:
+    """Frame rate and time code of the source, so the matte lines up in editorial tools."""
+    carry: Dict[str, object] = {}
+    if plate.fps:
+        from fractions import Fraction
+        import OpenImageIO as oiio
+        rate = Fraction(plate.fps).limit_denominator(1001)
+        carry["FramesPerSecond"] = (oiio.TypeRational, (rate.numerator, rate.denominator))
+    return carry
+
+
+# --------------------------------------------------------------------------- PNG outputs
+
+def write_png16(path: str, image: np.ndarray) -> str:
+    """A 16-bit PNG (grey HxW or RGB HxWx3, values clamped to [0, 1]), written atomically."""
+    import OpenImageIO as oiio
+    image = np.clip(np.asarray(image, np.float32), 0.0, 1.0)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    spec = oiio.ImageSpec(image.shape[1], image.shape[0], image.shape[2], "uint16")
+    _write_atomically(path, lambda tmp: _oiio_write(tmp, spec, image))
+    return path
+
+
+def _thumbnail(image: np.ndarray, width: int) -> np.ndarray:
+    import OpenImageIO as oiio
+    h, w = image.shape[:2]
+    height = max(1, int(round(h * width / w)))
+    src = oiio.ImageBuf(np.ascontiguousarray(image, np.float32))
+    dst = oiio.ImageBufAlgo.resize(src, roi=oiio.ROI(0, width, 0, height, 0, 1, 0, image.shape[2]))
+    return np.asarray(dst.get_pixels(oiio.FLOAT), np.float32).reshape(height, width, image.shape[2])
+
+
+def contact_sheet(path, cells: Sequence[Tuple[np.ndarray, np.ndarray]], *, columns: int = 4,
+                  thumb_width: int = 192, gap: int = 4) -> str:
+    """A PNG grid for a quick look: each cell shows the plate and, beside it, its alpha.
+
+    Args:
+        path: the .png to write (atomically).
+        cells: (rgb float32 HxWx3 display-ready in [0, 1], alpha float32 HxW) per frame, in order.
+        columns: cells per row.
+        thumb_width: width of each thumbnail in pixels.
+    Returns:
+        the path written.
+    """
+    path = os.fspath(path)
+    if not cells:
+        raise ValueError("contact_sheet needs at least one cell")
+    directory = os.path.dirname(path) or "."
+    _prepare_folder(directory, "contact sheet")
+    thumbs = []
+    for rgb, alpha in cells:
+        a = np.clip(np.asarray(alpha, np.float32), 0, 1)
+        plate = _thumbnail(np.clip(rgb, 0, 1), thumb_width)
+        matte = _thumbnail(np.repeat(a[:, :, None], 3, axis=2), thumb_width)
+        thumbs.append(np.concatenate([plate, np.ones((plate.shape[0], gap, 3), np.float32) * 0.2, matte], axis=1))
+    th, tw = thumbs[0].shape[:2]
+    rows = (len(thumbs) + columns - 1) // columns
+    sheet = np.full((rows * (th + gap) + gap, min(columns, len(thumbs)) * (tw + gap) + gap, 3), 0.12, np.float32)
+    for i, t in enumerate(thumbs):
+        r, c = divmod(i, columns)
+        y, x = gap + r * (th + gap), gap + c * (tw + gap)
+        sheet[y:y + t.shape[0], x:x + t.shape[1]] = t[:th, :tw]
+    return _write_png8(path, sheet)
+
+
+def _write_png8(path: str, image: np.ndarray) -> str:
+    # A contact sheet is a picture to look at, not data: 8-bit keeps it small.
+    import OpenImageIO as oiio
+    spec = oiio.ImageSpec(image.shape[1], image.shape[0], image.shape[2], "uint8")
+    _write_atomically(path, lambda tmp: _oiio_write(tmp, spec, np.clip(image, 0, 1)))
+    return path
+
+
+def read_metadata(path: str) -> Dict[str, str]:
+    """The `matanyone:*` attributes of a written frame, without the prefix (for tests, `info`)."""
+    import OpenImageIO as oiio
+    inp = oiio.ImageInput.open(os.fspath(path))
+    if inp is None:
+        raise OutputError(f"{path}: cannot be read ({oiio.geterror()})")
+    try:
+        return {a.name[len(_META_PREFIX):]: a.value for a in inp.spec().extra_attribs
+                if a.name.startswith(_META_PREFIX)}
+    finally:
+        inp.close()
