@@ -1,0 +1,154 @@
+"""A fake worker client with WorkerClient's methods, answering on its own thread like the real one.
+
+Frames are raw 8-bit RGBA files whose red channel holds the frame number (so a test can tell
+which frame is shown); SAM masks are discs around the first positive click; a run sends one
+`progress` per frame with a preview PNG and honours `cancel()`.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+import threading
+import time
+
+from Qt import QtCore, QtGui
+
+
+class FakeWorkerError(Exception):
+    user_error = True
+
+
+class FakeWorkerClient:
+    def __init__(self, on_notification=None, width=96, height=64, frames=range(1001, 1011),
+                 frame_delay=0.02, fail=None, displays=None):
+        self.on_notification = on_notification
+        self.width, self.height = width, height
+        self.frames = list(frames)
+        self.frame_delay = frame_delay
+        self.fail = dict(fail or {})
+        self.displays = displays if displays is not None else {"sRGB": ["ACES 1.0 - SDR Video", "Un-tone-mapped"]}
+        self.calls = []                    # (method, params) in the order they were sent
+        self.started = False
+        self.closed = False
+        self.cancelled = threading.Event()
+        self._dir = tempfile.mkdtemp(prefix="fake-worker-")
+        self._queue = queue.Queue()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    # WorkerClient API
+    def start(self):
+        self.started = True
+        return {"protocol": 1, "device": "cpu (fake)", "version": "test"}
+
+    def call_async(self, method, params, callback):
+        self.calls.append((method, dict(params)))
+        self._queue.put((method, dict(params), callback))
+
+    def call(self, method, **params):
+        done = threading.Event()
+        box = {}
+
+        def cb(result, error):
+            box["result"], box["error"] = result, error
+            done.set()
+        self.call_async(method, params, cb)
+        done.wait(10)
+        if box.get("error"):
+            raise box["error"]
+        return box.get("result")
+
+    def cancel(self):
+        self.calls.append(("cancel", {}))
+        self.cancelled.set()
+
+    def close(self):
+        self.closed = True
+        self._queue.put(None)
+
+    def calls_of(self, method):
+        return [p for m, p in self.calls if m == method]
+
+    # the "worker"
+    def _serve(self):
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            method, params, callback = item
+            if method in self.fail:
+                callback(None, FakeWorkerError(self.fail[method]))
+                continue
+            if method == "run_shot":  # runs beside other requests, as the real worker's job thread does
+                threading.Thread(target=self._run_shot, args=(params, callback), daemon=True).start()
+                continue
+            try:
+                result = getattr(self, "_m_" + method)(**params)
+            except Exception as err:  # noqa: BLE001
+                callback(None, err)
+            else:
+                callback(result, None)
+
+    def _m_open_plate(self, path, colourspace=None, ocio_config=None):
+        return {"path": path, "frames": self.frames, "first": self.frames[0], "last": self.frames[-1],
+                "width": self.width, "height": self.height, "colourspace": colourspace or "sRGB",
+                "displays": self.displays, "fps": 24.0}
+
+    def _m_read_frame(self, frame, display=None, view=None, exposure=0.0, gamma=1.0, downscale=1):
+        w, h = self.width // downscale, self.height // downscale
+        red = frame % 256
+        data = bytearray()
+        for y in range(h):
+            for x in range(w):
+                data += bytes((red, (x * 255) // max(1, w - 1), (y * 255) // max(1, h - 1), 255))
+        path = os.path.join(self._dir, f"frame.{frame}.{downscale}.rgba")
+        with open(path, "wb") as fh:
+            fh.write(bytes(data))
+        return {"path": path, "width": w, "height": h, "format": "rgba8"}
+
+    def _m_sam_embed(self, frame, **_kw):
+        return {"handle": f"embed-{frame}"}
+
+    def _m_sam_mask(self, handle, points_pos, points_neg, box=None):
+        image = QtGui.QImage(self.width, self.height, QtGui.QImage.Format_Grayscale8)
+        image.fill(0)
+        painter = QtGui.QPainter(image)
+        painter.setPen(QtCore.Qt.NoPen)
+        painter.setBrush(QtGui.QColor(255, 255, 255))
+        for x, y in points_pos:
+            painter.drawEllipse(QtCore.QPointF(x, y), 8, 8)
+        painter.setBrush(QtGui.QColor(0, 0, 0))
+        for x, y in points_neg:
+            painter.drawEllipse(QtCore.QPointF(x, y), 4, 4)
+        if box:
+            painter.setBrush(QtGui.QColor(255, 255, 255))
+            painter.drawRect(QtCore.QRectF(QtCore.QPointF(box[0], box[1]), QtCore.QPointF(box[2], box[3])))
+        painter.end()
+        path = os.path.join(self._dir, f"sam.{len(self.calls)}.png")
+        image.save(path)
+        return {"mask_path": path, "score": 0.9, "width": self.width, "height": self.height}
+
+    def _run_shot(self, params, callback):
+        self.cancelled.clear()
+        total = len(self.frames)
+        start = time.monotonic()
+        for i, frame in enumerate(self.frames, 1):
+            if self.cancelled.is_set():
+                callback(None, FakeWorkerError(f"cancelled after frame {frame - 1}"))
+                return
+            time.sleep(self.frame_delay)
+            preview = QtGui.QImage(self.width, self.height, QtGui.QImage.Format_Grayscale8)
+            preview.fill(0)
+            painter = QtGui.QPainter(preview)
+            painter.fillRect(self.width // 4, self.height // 4, self.width // 2, self.height // 2,
+                             QtGui.QColor(255, 255, 255))
+            painter.end()
+            path = os.path.join(self._dir, f"preview.{frame}.png")
+            preview.save(path)
+            elapsed = time.monotonic() - start
+            if self.on_notification:
+                self.on_notification("progress", {"frame": frame, "done": i, "total": total,
+                                                  "fps": i / max(elapsed, 1e-6),
+                                                  "eta_s": (total - i) * elapsed / i, "preview_path": path})
+        callback({"outputs": {"object1": "/tmp/matte/sh010_object1.####.exr"}, "frames": total}, None)

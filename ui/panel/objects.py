@@ -1,0 +1,104 @@
+"""The objects list: add, rename (double-click), colour, remove, show/hide, keyframes per object."""
+from __future__ import annotations
+
+from Qt import QtCore, QtGui, QtWidgets
+
+ID_ROLE = QtCore.Qt.UserRole + 1
+
+
+def swatch(colour: str, size: int = 14) -> QtGui.QIcon:
+    pix = QtGui.QPixmap(size, size)
+    pix.fill(QtGui.QColor(colour))
+    return QtGui.QIcon(pix)
+
+
+class ObjectsBox(QtWidgets.QGroupBox):
+    """Forwards every edit to the controller and redraws from its `objects` event."""
+
+    def __init__(self, controller, parent=None):
+        super().__init__("Objects", parent)
+        self.controller = controller
+        self._updating = False
+        self.list = QtWidgets.QListWidget()
+        self.list.setToolTip("Each object gets its own alpha file. Tick to show its mask; double-click to rename. "
+                             "Ticks on the frame slider show its keyframes.")
+        self.list.setMaximumHeight(130)
+        self.add_button = QtWidgets.QPushButton("Add")
+        self.add_button.setToolTip("Add an object to matte (a person, a prop). Ctrl+N")
+        self.colour_button = QtWidgets.QPushButton("Colour…")
+        self.colour_button.setToolTip("Change the colour its mask is drawn in")
+        self.remove_button = QtWidgets.QPushButton("Remove")
+        self.remove_button.setToolTip("Remove the object and all its masks")
+        buttons = QtWidgets.QHBoxLayout()
+        for b in (self.add_button, self.colour_button, self.remove_button):
+            buttons.addWidget(b)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addWidget(self.list)
+        layout.addLayout(buttons)
+        self.add_button.clicked.connect(lambda: self.controller.add_object())
+        self.remove_button.clicked.connect(self._remove)
+        self.colour_button.clicked.connect(self._pick_colour)
+        self.list.currentItemChanged.connect(self._current_changed)
+        self.list.itemChanged.connect(self._item_changed)
+
+    def refresh(self) -> None:
+        self._updating = True
+        try:
+            self.list.clear()
+            for obj in self.controller.objects:
+                keys = sorted(obj.masks)
+                item = QtWidgets.QListWidgetItem(swatch(obj.colour), obj.name)
+                item.setData(ID_ROLE, obj.id)
+                item.setFlags(item.flags() | QtCore.Qt.ItemIsEditable | QtCore.Qt.ItemIsUserCheckable)
+                item.setCheckState(QtCore.Qt.Checked if obj.visible else QtCore.Qt.Unchecked)
+                item.setToolTip("{}: keyframes {}".format(obj.name, ", ".join(map(str, keys)) if keys else "none yet"))
+                self.list.addItem(item)
+                if obj.id == self.controller.selected_id:
+                    self.list.setCurrentItem(item)
+        finally:
+            self._updating = False
+        has = bool(self.controller.objects)
+        self.colour_button.setEnabled(has)
+        self.remove_button.setEnabled(has)
+
+    def select(self, obj_id) -> None:
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(ID_ROLE) == obj_id and self.list.currentItem() is not item:
+                self._updating = True
+                self.list.setCurrentItem(item)
+                self._updating = False
+
+    def _current_id(self):
+        item = self.list.currentItem()
+        return item.data(ID_ROLE) if item is not None else None
+
+    def _current_changed(self, current, _previous) -> None:
+        if not self._updating and current is not None:
+            self.controller.select(current.data(ID_ROLE))
+
+    def _item_changed(self, item) -> None:
+        if self._updating:
+            return
+        obj_id = item.data(ID_ROLE)
+        obj = self.controller.object(obj_id)
+        if obj is None:
+            return
+        visible = item.checkState() == QtCore.Qt.Checked
+        if visible != obj.visible:
+            self.controller.set_visible(obj_id, visible)
+        if item.text() != obj.name:
+            self.controller.rename_object(obj_id, item.text())
+
+    def _remove(self) -> None:
+        obj_id = self._current_id()
+        if obj_id is not None:
+            self.controller.remove_object(obj_id)
+
+    def _pick_colour(self) -> None:
+        obj = self.controller.object(self._current_id())
+        if obj is None:
+            return
+        colour = QtWidgets.QColorDialog.getColor(QtGui.QColor(obj.colour), self, f"Colour of {obj.name}")
+        if colour.isValid():
+            self.controller.set_colour(obj.id, colour.name())

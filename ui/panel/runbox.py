@@ -1,0 +1,172 @@
+"""The run box: the settings that matter, Run/Cancel, progress with fps and ETA, preview mode."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from Qt import QtCore, QtWidgets
+
+DIRECTIONS = (("both", "Both ways from keyframes"), ("forward", "Forward only"), ("backward", "Backward only"))
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = (("fp32", "Full (fp32)"), ("fp16", "Half (fp16)"), ("bf16", "Half (bf16)"))
+PREVIEWS = (("masks", "Masks"), ("overlay", "Alpha overlay"), ("alpha", "Alpha only"), ("checker", "Over checkerboard"))
+
+TIPS = {
+    "warmup": "How many times the first keyframe is looked at before the shot starts. More gives a steadier "
+              "first few frames; 10 is what MatAnyone was tuned with.",
+    "cleanup": "Closes small gaps and specks in your keyframe masks before matting (pixels, 0 = off). "
+               "Turn it off when the mask is already clean and fine details like hair must stay.",
+    "direction": "Which way the matte travels from your keyframes: both ways, or only forwards/backwards in time.",
+    "device": "Where the matting runs: auto picks the GPU when there is one, else the CPU (much slower).",
+    "precision": "Full precision is the reference quality. Half precision is faster and uses less GPU memory, "
+                 "with tiny differences at soft edges.",
+    "output": "Where the alpha EXRs go; {object} becomes the object's name, #### the frame number. "
+              "Empty = a 'matte' folder beside the plate.",
+    "run": "Save the shot file and matte every frame (Ctrl+Return). Finished frames are kept if you cancel.",
+    "cancel": "Stop after the current frame; frames already written stay on disk (Esc).",
+    "preview": "How to look at the alpha as it arrives: your masks, alpha tinted over the plate, alpha alone "
+               "(white = solid), or the plate cut out over a checkerboard.",
+}
+
+
+class RunBox(QtWidgets.QGroupBox):
+    """Edits `controller.run_settings` and starts/cancels the run."""
+
+    previewModeChanged = QtCore.Signal(str)
+
+    def __init__(self, controller, parent=None):
+        super().__init__("Run", parent)
+        self.controller = controller
+        self.warmup = QtWidgets.QSpinBox()
+        self.warmup.setRange(0, 100)
+        self.cleanup = QtWidgets.QSpinBox()
+        self.cleanup.setRange(0, 100)
+        self.cleanup.setSuffix(" px")
+        self.direction = QtWidgets.QComboBox()
+        for key, label in DIRECTIONS:
+            self.direction.addItem(label, key)
+        self.device = QtWidgets.QComboBox()
+        self.device.addItems(DEVICES)
+        self.precision = QtWidgets.QComboBox()
+        for key, label in PRECISIONS:
+            self.precision.addItem(label, key)
+        self.output = QtWidgets.QLineEdit()
+        self.output.setPlaceholderText("beside the plate: matte/<plate>_{object}.####.exr")
+        self.run_button = QtWidgets.QPushButton("Run")
+        self.run_button.setDefault(True)
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.progress.setTextVisible(True)
+        self.rate = QtWidgets.QLabel("")
+        self.preview = QtWidgets.QComboBox()
+        for key, label in PREVIEWS:
+            self.preview.addItem(label, key)
+        self.follow = QtWidgets.QCheckBox("Follow")
+        self.follow.setChecked(True)
+        self.follow.setToolTip("While running, show each frame as it is matted")
+        for widget, key in ((self.warmup, "warmup"), (self.cleanup, "cleanup"), (self.direction, "direction"),
+                            (self.device, "device"), (self.precision, "precision"), (self.output, "output"),
+                            (self.run_button, "run"), (self.cancel_button, "cancel"), (self.preview, "preview")):
+            widget.setToolTip(TIPS[key])
+        form = QtWidgets.QFormLayout()
+        form.addRow("Warm-up", self.warmup)
+        form.addRow("Mask clean-up", self.cleanup)
+        form.addRow("Direction", self.direction)
+        form.addRow("Device", self.device)
+        form.addRow("Precision", self.precision)
+        form.addRow("Output", self.output)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.run_button, 1)
+        buttons.addWidget(self.cancel_button)
+        preview_row = QtWidgets.QHBoxLayout()
+        preview_row.addWidget(QtWidgets.QLabel("View"))
+        preview_row.addWidget(self.preview, 1)
+        preview_row.addWidget(self.follow)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.rate)
+        layout.addLayout(preview_row)
+        self.load_settings()
+        for signal in (self.warmup.valueChanged, self.cleanup.valueChanged, self.direction.currentIndexChanged,
+                       self.device.currentIndexChanged, self.precision.currentIndexChanged,
+                       self.output.editingFinished):
+            signal.connect(self.store_settings)
+        self.run_button.clicked.connect(self._run)
+        self.cancel_button.clicked.connect(self.controller.cancel)
+        self.preview.currentIndexChanged.connect(lambda _i: self.previewModeChanged.emit(self.preview.currentData()))
+
+    def load_settings(self) -> None:
+        s = self.controller.run_settings
+        widgets = (self.warmup, self.cleanup, self.direction, self.device, self.precision, self.output)
+        for w in widgets:
+            w.blockSignals(True)
+        self.warmup.setValue(int(s.warmup))
+        self.cleanup.setValue(int(max(s.dilate, s.erode)))
+        self.direction.setCurrentIndex(max(0, self.direction.findData(s.direction)))
+        self.device.setCurrentText(s.device if s.device in DEVICES else "auto")
+        self.precision.setCurrentIndex(max(0, self.precision.findData(s.precision)))
+        self.output.setText(s.output_path)
+        for w in widgets:
+            w.blockSignals(False)
+
+    def store_settings(self, *_args) -> None:
+        size = self.cleanup.value()
+        self.controller.run_settings = replace(
+            self.controller.run_settings, warmup=self.warmup.value(), dilate=size, erode=size,
+            direction=self.direction.currentData(), device=self.device.currentText(),
+            precision=self.precision.currentData(), output_path=self.output.text().strip())
+
+    def set_preview_mode(self, mode: str) -> None:
+        self.preview.setCurrentIndex(max(0, self.preview.findData(mode)))
+
+    def _run(self) -> None:
+        self.store_settings()
+        self.controller.run()
+
+    def on_run_state(self, state: str) -> None:
+        busy = state in ("saving", "running", "cancelling")
+        self.run_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(state in ("saving", "running"))
+        for w in (self.warmup, self.cleanup, self.direction, self.device, self.precision, self.output):
+            w.setEnabled(not busy)
+        if state == "saving":
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("saving the shot…")
+            self.rate.setText("")
+        elif state == "running":
+            self.progress.setRange(0, 0)
+            self.progress.setFormat("starting…")
+        elif state == "cancelling":
+            self.progress.setFormat("cancelling after this frame…")
+        else:
+            done = int(self.controller.last_progress.get("done", 0) or 0)
+            total = int(self.controller.last_progress.get("total", 0) or 0)
+            self.progress.setRange(0, max(1, total))
+            self.progress.setValue(total if state == "finished" else min(done, max(1, total)))
+            self.progress.setFormat({"finished": "finished: %v frames", "cancelled": "cancelled at %v/%m",
+                                     "failed": "failed at %v/%m"}.get(state, "idle"))
+
+    def on_progress(self, info: dict) -> None:
+        done, total = int(info.get("done", 0) or 0), int(info.get("total", 0) or 0)
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.progress.setFormat("frame {}  ·  %v/%m".format(info.get("frame", "?")))
+        fps, eta = info.get("fps"), info.get("eta_s")
+        parts = []
+        if fps:
+            parts.append(f"{float(fps):.2f} fps")
+        if eta is not None:
+            parts.append("ETA " + format_eta(float(eta)))
+        self.rate.setText("   ".join(parts))
+
+
+def format_eta(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"

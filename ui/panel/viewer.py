@@ -1,0 +1,338 @@
+"""The viewer: the plate frame, mask overlays, SAM clicks and alpha previews, with fit/zoom/pan.
+
+It renders and forwards: mouse input becomes plate-pixel coordinates handed to the
+controller (SAM) or to a `Stroke` on the controller's mask (brush, eraser, fill hole).
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+from Qt import QtCore, QtGui, QtWidgets
+
+from ui.panel import maskimage
+from ui.panel.masktools import HoleError, Stroke, fill_hole
+
+PREVIEW_MODES = ("masks", "overlay", "alpha", "checker")
+ZOOM_MIN, ZOOM_MAX = 1.0 / 32.0, 32.0
+
+
+class Viewer(QtWidgets.QWidget):
+    """Shows one frame of the plate at plate resolution, whatever the zoom."""
+
+    zoomChanged = QtCore.Signal(float)
+    hovered = QtCore.Signal(object)     # (x, y) in plate pixels or None
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.setMouseTracking(True)
+        self.setFocusPolicy(QtCore.Qt.StrongFocus)
+        self.setMinimumSize(320, 200)
+        self.setAcceptDrops(False)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Expanding)
+        self.image: Optional[QtGui.QImage] = None
+        self.image_frame: Optional[int] = None
+        self.plate_size: Optional[Tuple[int, int]] = None
+        self.scale = 1.0
+        self.offset = QtCore.QPointF(0.0, 0.0)
+        self._fitted = True
+        self.tool = "brush"
+        self.brush_radius = 24.0
+        self.hardness = 0.8
+        self.opacity = 0.5
+        self.preview_mode = "masks"
+        self.placeholder = "Open a plate: File > Open Plate, drop a file here, or 'Use selected' in a host."
+        self._overlays: Dict[int, Tuple[int, QtGui.QImage]] = {}
+        self._stroke = None          # (Stroke, obj_id, frame, snapshot, label)
+        self._pan_from = None
+        self._press = None           # (widget pos, plate pos, button, modifiers) for SAM click/box
+        self._box_to = None
+        self._cursor = None
+        self._checker = maskimage.checkerboard()
+
+    # ---------------------------------------------------------- coordinates
+    def to_plate(self, pos) -> QtCore.QPointF:
+        """Widget pixels -> plate pixels (x right, y down, full plate resolution)."""
+        return QtCore.QPointF((pos.x() - self.offset.x()) / self.scale, (pos.y() - self.offset.y()) / self.scale)
+
+    def to_widget(self, x: float, y: float) -> QtCore.QPointF:
+        return QtCore.QPointF(x * self.scale + self.offset.x(), y * self.scale + self.offset.y())
+
+    def plate_rect(self) -> QtCore.QRectF:
+        w, h = self.plate_size or (0, 0)
+        return QtCore.QRectF(self.offset.x(), self.offset.y(), w * self.scale, h * self.scale)
+
+    def fit(self) -> None:
+        """F: the whole plate in the viewer."""
+        self._fitted = True
+        if not self.plate_size:
+            return
+        w, h = self.plate_size
+        margin = 16
+        scale = min((self.width() - margin) / float(w), (self.height() - margin) / float(h))
+        self.scale = max(ZOOM_MIN, min(ZOOM_MAX, scale))
+        self.offset = QtCore.QPointF((self.width() - w * self.scale) / 2.0, (self.height() - h * self.scale) / 2.0)
+        self.zoomChanged.emit(self.scale)
+        self.update()
+
+    def zoom_at(self, factor: float, pos: Optional[QtCore.QPointF] = None) -> None:
+        """Zoom keeping the plate pixel under `pos` (default: the centre) where it is."""
+        pos = QtCore.QPointF(pos) if pos is not None else QtCore.QPointF(self.width() / 2.0, self.height() / 2.0)
+        anchor = self.to_plate(pos)
+        self.scale = max(ZOOM_MIN, min(ZOOM_MAX, self.scale * factor))
+        self.offset = QtCore.QPointF(pos.x() - anchor.x() * self.scale, pos.y() - anchor.y() * self.scale)
+        self._fitted = False
+        self.zoomChanged.emit(self.scale)
+        self.update()
+
+    def set_zoom(self, scale: float) -> None:
+        self.zoom_at(scale / self.scale)
+
+    def pan(self, dx: float, dy: float) -> None:
+        self.offset = QtCore.QPointF(self.offset.x() + dx, self.offset.y() + dy)
+        self._fitted = False
+        self.update()
+
+    # ---------------------------------------------------------------- state
+    def set_plate(self, width: int, height: int) -> None:
+        self.plate_size = (int(width), int(height))
+        self.image = None
+        self._overlays.clear()
+        self.fit()
+
+    def set_image(self, frame: int, image: QtGui.QImage) -> None:
+        self.image, self.image_frame = image, frame
+        self.update()
+
+    def invalidate(self, obj_id: Optional[int] = None, rect: Optional[Tuple[int, int, int, int]] = None) -> None:
+        """A mask changed: rebuild its overlay (only `rect` of it when given)."""
+        if obj_id is None:
+            self._overlays.clear()
+        elif rect is not None and obj_id in self._overlays:
+            self._patch_overlay(obj_id, QtCore.QRect(*rect))
+        else:
+            self._overlays.pop(obj_id, None)
+        self.update()
+
+    def set_opacity(self, value: float) -> None:
+        self.opacity = float(value)
+        self._overlays.clear()
+        self.update()
+
+    def set_preview_mode(self, mode: str) -> None:
+        self.preview_mode = mode if mode in PREVIEW_MODES else "masks"
+        self.update()
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()
+
+    # -------------------------------------------------------------- drawing
+    def _overlay(self, obj) -> Optional[QtGui.QImage]:
+        frame = self.controller.current_frame
+        mask = obj.masks.get(frame)
+        if mask is None:
+            return None
+        cached = self._overlays.get(obj.id)
+        if cached is None or cached[0] != frame:
+            cached = (frame, maskimage.overlay(mask, QtGui.QColor(obj.colour), self.opacity))
+            self._overlays[obj.id] = cached
+        return cached[1]
+
+    def _patch_overlay(self, obj_id: int, rect: QtCore.QRect) -> None:
+        obj = self.controller.object(obj_id)
+        cached = self._overlays.get(obj_id)
+        if obj is None or cached is None or cached[0] not in obj.masks:
+            self._overlays.pop(obj_id, None)
+            return
+        rect = rect.intersected(cached[1].rect())
+        if rect.isEmpty():
+            return
+        part = maskimage.overlay(obj.masks[cached[0]], QtGui.QColor(obj.colour), self.opacity, rect)
+        painter = QtGui.QPainter(cached[1])
+        painter.setCompositionMode(QtGui.QPainter.CompositionMode_Source)
+        painter.drawImage(rect.topLeft(), part)
+        painter.end()
+
+    def paintEvent(self, event):  # noqa: N802
+        painter = QtGui.QPainter(self)
+        painter.fillRect(self.rect(), QtGui.QColor(38, 38, 38))
+        if not self.plate_size:
+            painter.setPen(QtGui.QColor(170, 170, 170))
+            painter.drawText(self.rect().adjusted(24, 24, -24, -24), QtCore.Qt.AlignCenter | QtCore.Qt.TextWordWrap,
+                             self.placeholder)
+            painter.end()
+            return
+        target = self.plate_rect()
+        painter.setRenderHint(QtGui.QPainter.SmoothPixmapTransform, self.scale < 1.0)
+        preview = self.controller.previews.get(self.controller.current_frame) if self.preview_mode != "masks" else None
+        if preview is not None and self.preview_mode == "alpha":
+            painter.drawImage(target, preview)
+        elif preview is not None and self.preview_mode == "checker" and self.image is not None:
+            painter.save()
+            painter.setBrushOrigin(target.topLeft())
+            painter.fillRect(target, QtGui.QBrush(self._checker))
+            painter.restore()
+            painter.drawImage(target, maskimage.alpha_over(self.image, preview))
+        else:
+            if self.image is not None:
+                painter.drawImage(target, self.image)
+            else:
+                painter.fillRect(target, QtGui.QColor(20, 20, 20))
+            if preview is not None:  # overlay: alpha tinted over the plate
+                painter.drawImage(target, maskimage.overlay(preview.convertToFormat(maskimage.GREY),
+                                                            QtGui.QColor(self._preview_colour()), self.opacity))
+            else:
+                for obj in self.controller.objects:
+                    if obj.visible:
+                        layer = self._overlay(obj)
+                        if layer is not None:
+                            painter.drawImage(target, layer)
+        painter.setPen(QtGui.QPen(QtGui.QColor(90, 90, 90), 1))
+        painter.setBrush(QtCore.Qt.NoBrush)
+        painter.drawRect(target)
+        self._draw_sam(painter)
+        self._draw_cursor(painter)
+        painter.end()
+
+    def _preview_colour(self) -> str:
+        obj = self.controller.selected or (self.controller.objects[0] if self.controller.objects else None)
+        return obj.colour if obj else "#3dc1ff"
+
+    def _draw_sam(self, painter: QtGui.QPainter) -> None:
+        if self.preview_mode != "masks" or self.controller.selected_id is None:
+            return
+        state = self.controller.sam_state()
+        painter.setRenderHint(QtGui.QPainter.Antialiasing)
+        if state.box is not None:
+            painter.setPen(QtGui.QPen(QtGui.QColor(255, 220, 60), 1.5, QtCore.Qt.DashLine))
+            painter.setBrush(QtCore.Qt.NoBrush)
+            painter.drawRect(QtCore.QRectF(self.to_widget(state.box[0], state.box[1]),
+                                           self.to_widget(state.box[2], state.box[3])))
+        for points, colour in ((state.points_pos, QtGui.QColor(70, 220, 90)),
+                               (state.points_neg, QtGui.QColor(235, 60, 60))):
+            painter.setPen(QtGui.QPen(QtGui.QColor(0, 0, 0), 1.5))
+            painter.setBrush(colour)
+            for x, y in points:
+                painter.drawEllipse(self.to_widget(x, y), 5, 5)
+        if self._press is not None and self._box_to is not None:
+            painter.setPen(QtGui.QPen(QtGui.QColor(255, 220, 60), 1.5, QtCore.Qt.DashLine))
+            painter.setBrush(QtCore.Qt.NoBrush)
+            painter.drawRect(QtCore.QRectF(self._press[0], self._box_to))
+
+    def _draw_cursor(self, painter: QtGui.QPainter) -> None:
+        if self._cursor is None or self.tool not in ("brush", "eraser"):
+            return
+        painter.setRenderHint(QtGui.QPainter.Antialiasing)
+        painter.setBrush(QtCore.Qt.NoBrush)
+        r = self.brush_radius * self.scale
+        for colour, width in ((QtGui.QColor(0, 0, 0, 160), 3), (QtGui.QColor(255, 255, 255), 1)):
+            painter.setPen(QtGui.QPen(colour, width))
+            painter.drawEllipse(self._cursor, r, r)
+        if self.hardness < 0.999:
+            painter.setPen(QtGui.QPen(QtGui.QColor(255, 255, 255, 120), 1, QtCore.Qt.DotLine))
+            painter.drawEllipse(self._cursor, r * self.hardness, r * self.hardness)
+
+    # ---------------------------------------------------------------- mouse
+    def wheelEvent(self, event):  # noqa: N802
+        delta = event.angleDelta().y()
+        if delta:
+            pos = event.position() if hasattr(event, "position") else QtCore.QPointF(event.pos())
+            self.zoom_at(1.0015 ** delta, pos)
+        event.accept()
+
+    def mousePressEvent(self, event):  # noqa: N802
+        pos = _pos(event)
+        button, mods = event.button(), event.modifiers()
+        if button == QtCore.Qt.MiddleButton:
+            self._pan_from = pos
+            self.setCursor(QtCore.Qt.ClosedHandCursor)
+            return
+        if not self.plate_size or self.controller.current_frame is None:
+            return
+        plate = self.to_plate(pos)
+        if self.tool in ("brush", "eraser") and button == QtCore.Qt.LeftButton:
+            begun = self.controller.begin_stroke()
+            if begun is None:
+                return
+            obj_id, frame, mask, snapshot = begun
+            erase = self.tool == "eraser" or bool(mods & QtCore.Qt.AltModifier)
+            stroke = Stroke(mask, self.brush_radius, self.hardness, erase=erase)
+            self._stroke = (stroke, obj_id, frame, snapshot, "erase" if erase else "paint")
+            self._paint_to(plate)
+        elif self.tool == "fill" and button == QtCore.Qt.LeftButton:
+            self._fill(plate)
+        elif self.tool in ("sam", "box") and button in (QtCore.Qt.LeftButton, QtCore.Qt.RightButton):
+            self._press = (pos, plate, button, mods)
+            self._box_to = None
+
+    def mouseMoveEvent(self, event):  # noqa: N802
+        pos = _pos(event)
+        self._cursor = pos
+        if self.plate_size:
+            p = self.to_plate(pos)
+            self.hovered.emit((p.x(), p.y()))
+        if self._pan_from is not None:
+            self.pan(pos.x() - self._pan_from.x(), pos.y() - self._pan_from.y())
+            self._pan_from = pos
+            return
+        if self._stroke is not None:
+            self._paint_to(self.to_plate(pos))
+            return
+        if self._press is not None and self._press[2] == QtCore.Qt.LeftButton:
+            start = self._press[0]
+            if self.tool == "box" or abs(pos.x() - start.x()) + abs(pos.y() - start.y()) > 6:
+                self._box_to = pos
+        self.update()
+
+    def mouseReleaseEvent(self, event):  # noqa: N802
+        pos = _pos(event)
+        if event.button() == QtCore.Qt.MiddleButton and self._pan_from is not None:
+            self._pan_from = None
+            self.unsetCursor()
+            return
+        if self._stroke is not None and event.button() == QtCore.Qt.LeftButton:
+            stroke, obj_id, frame, snapshot, label = self._stroke
+            self._stroke = None
+            self.controller.end_stroke(obj_id, frame, snapshot, stroke.rect, label)
+            return
+        if self._press is not None:
+            start_pos, start, button, mods = self._press
+            self._press = None
+            if self._box_to is not None:
+                end = self.to_plate(pos)
+                self._box_to = None
+                self.controller.sam_box(start.x(), start.y(), end.x(), end.y())
+            elif self.tool == "sam":
+                positive = button == QtCore.Qt.LeftButton and not (mods & QtCore.Qt.AltModifier)
+                self.controller.sam_click(start.x(), start.y(), positive)
+            self.update()
+
+    def leaveEvent(self, event):  # noqa: N802
+        self._cursor = None
+        self.hovered.emit(None)
+        self.update()
+
+    def _paint_to(self, plate: QtCore.QPointF) -> None:
+        stroke, obj_id = self._stroke[0], self._stroke[1]
+        changed = stroke.add(plate.x(), plate.y())
+        self.invalidate(obj_id, (changed.x(), changed.y(), changed.width(), changed.height()))
+
+    def _fill(self, plate: QtCore.QPointF) -> None:
+        begun = self.controller.begin_stroke()
+        if begun is None:
+            return
+        obj_id, frame, mask, snapshot = begun
+        try:
+            filled, rect = fill_hole(mask, plate.x(), plate.y())
+        except HoleError as err:
+            self.controller.end_stroke(obj_id, frame, snapshot, None, "fill hole")
+            self.controller.error(str(err))
+            return
+        self.controller.masks.paste(mask, rect, filled.copy(QtCore.QRect(*rect)))
+        self.controller.end_stroke(obj_id, frame, snapshot, rect, "fill hole")
+
+
+def _pos(event) -> QtCore.QPointF:
+    return event.position() if hasattr(event, "position") else QtCore.QPointF(event.pos())

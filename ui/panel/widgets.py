@@ -1,0 +1,416 @@
+"""The panel widget: viewer bar, viewer, frame slider, objects, mask tools and run box.
+
+Renders the controller's events and forwards the artist's input to it; nothing here waits
+on the worker or the disk (the controller answers through events posted to the UI thread).
+"""
+from __future__ import annotations
+
+import os
+
+from Qt import QtCore, QtGui, QtWidgets
+
+from ui.panel.controller import PanelController
+from ui.panel.errorbar import ErrorBar
+from ui.panel.maskimage import QtMaskOps, load_frame_image
+from ui.panel.objects import ObjectsBox
+from ui.panel.runbox import RunBox
+from ui.panel.timeline import FrameSlider
+from ui.panel.viewer import Viewer
+
+TOOL_TIPS = {
+    "brush": ("Brush", "B", "Paint the object's mask. [ and ] change the size; Alt paints away."),
+    "eraser": ("Eraser", "E", "Remove mask where you paint."),
+    "fill": ("Fill hole", "G", "Click inside a hole in the mask to fill it."),
+    "sam": ("Click", "S", "Smart select: left-click what belongs to the object, right- or Alt-click what "
+                          "does not; drag a box around it. Each click refines the mask."),
+}
+
+SHORTCUTS = (
+    ("F", "Fit the plate in the viewer"),
+    ("1", "Zoom to 100% (one plate pixel per screen pixel)"),
+    ("Mouse wheel", "Zoom at the cursor"),
+    ("Middle-drag", "Pan"),
+    ("B / E / G / S", "Brush / Eraser / Fill hole / Click (SAM) tool"),
+    ("[ / ]", "Smaller / larger brush"),
+    ("Left-click / Right- or Alt-click", "SAM: add / subtract (Click tool); drag for a box"),
+    ("Ctrl+Z / Ctrl+Shift+Z (Ctrl+Y)", "Undo / redo the last stroke or click"),
+    ("Left / Right", "Previous / next frame"),
+    ("Up / Down", "Next / previous keyframe"),
+    ("Home / End", "First / last frame"),
+    ("Ctrl+N", "Add an object"),
+    ("Ctrl+Return", "Run"),
+    ("Esc", "Cancel the run (or dismiss an error)"),
+)
+
+
+class Poster(QtCore.QObject):
+    """Runs callables on the thread this object lives on (the UI thread), from any thread."""
+
+    _call = QtCore.Signal(object)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._call.connect(self._run, QtCore.Qt.QueuedConnection)
+
+    def post(self, fn) -> None:
+        self._call.emit(fn)
+
+    @QtCore.Slot(object)
+    def _run(self, fn) -> None:
+        fn()
+
+
+class MaskToolBox(QtWidgets.QGroupBox):
+    """Tool choice, brush size/hardness, overlay opacity, undo/redo, clear, import."""
+
+    def __init__(self, controller, viewer: Viewer, parent=None):
+        super().__init__("Mask", parent)
+        self.controller, self.viewer = controller, viewer
+        self.tool_buttons = {}
+        tools = QtWidgets.QHBoxLayout()
+        group = QtWidgets.QButtonGroup(self)
+        for key, (label, key_name, tip) in TOOL_TIPS.items():
+            button = QtWidgets.QToolButton()
+            button.setText(label)
+            button.setCheckable(True)
+            button.setToolTip(f"{tip} ({key_name})")
+            button.setToolButtonStyle(QtCore.Qt.ToolButtonTextOnly)
+            button.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
+            group.addButton(button)
+            tools.addWidget(button)
+            button.clicked.connect(lambda _c=False, k=key: self.set_tool(k))
+            self.tool_buttons[key] = button
+        self.size = QtWidgets.QSpinBox()
+        self.size.setRange(1, 1000)
+        self.size.setSuffix(" px")
+        self.size.setToolTip("Brush radius in plate pixels ([ and ])")
+        self.hardness = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.hardness.setRange(0, 100)
+        self.hardness.setToolTip("Soft to hard brush edge")
+        self.opacity = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setToolTip("How strongly masks and previews are tinted over the plate")
+        self.undo_button = QtWidgets.QPushButton("Undo")
+        self.undo_button.setToolTip("Undo the last stroke or click (Ctrl+Z)")
+        self.redo_button = QtWidgets.QPushButton("Redo")
+        self.redo_button.setToolTip("Redo (Ctrl+Shift+Z)")
+        self.clear_button = QtWidgets.QPushButton("Clear")
+        self.clear_button.setToolTip("Remove this object's mask on this frame (its keyframe goes too)")
+        self.import_button = QtWidgets.QPushButton("Import…")
+        self.import_button.setToolTip("Use a mask file (PNG, or EXR alpha) as this object's mask on this frame")
+        form = QtWidgets.QFormLayout()
+        form.addRow("Size", self.size)
+        form.addRow("Hardness", self.hardness)
+        form.addRow("Overlay", self.opacity)
+        edit = QtWidgets.QGridLayout()
+        edit.addWidget(self.undo_button, 0, 0)
+        edit.addWidget(self.redo_button, 0, 1)
+        edit.addWidget(self.clear_button, 1, 0)
+        edit.addWidget(self.import_button, 1, 1)
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.addLayout(tools)
+        layout.addLayout(form)
+        layout.addLayout(edit)
+        self.size.setValue(int(viewer.brush_radius))
+        self.hardness.setValue(int(viewer.hardness * 100))
+        self.opacity.setValue(int(viewer.opacity * 100))
+        self.size.valueChanged.connect(self._size_changed)
+        self.hardness.valueChanged.connect(lambda v: setattr(self.viewer, "hardness", v / 100.0))
+        self.opacity.valueChanged.connect(lambda v: self.viewer.set_opacity(v / 100.0))
+        self.undo_button.clicked.connect(self.controller.undo)
+        self.redo_button.clicked.connect(self.controller.redo)
+        self.clear_button.clicked.connect(self.controller.clear_mask)
+        self.import_button.clicked.connect(self._import)
+        self.set_tool(viewer.tool)
+        self.refresh_undo()
+
+    def set_tool(self, tool: str) -> None:
+        self.viewer.tool = tool
+        self.tool_buttons[tool].setChecked(True)
+        self.size.setEnabled(tool in ("brush", "eraser"))
+        self.hardness.setEnabled(tool in ("brush", "eraser"))
+        self.viewer.setCursor(QtCore.Qt.CrossCursor if tool in ("sam", "fill") else QtCore.Qt.BlankCursor)
+        self.viewer.update()
+
+    def resize_brush(self, factor: float) -> None:
+        self.size.setValue(max(1, int(round(self.size.value() * factor)) + (1 if factor > 1 else 0)))
+
+    def _size_changed(self, value: int) -> None:
+        self.viewer.brush_radius = float(value)
+        self.viewer.update()
+
+    def refresh_undo(self) -> None:
+        undo, redo = self.controller.undo_labels()
+        self.undo_button.setEnabled(undo is not None)
+        self.redo_button.setEnabled(redo is not None)
+        self.undo_button.setText(f"Undo {undo}" if undo else "Undo")
+        self.redo_button.setText(f"Redo {redo}" if redo else "Redo")
+
+    def _import(self) -> None:
+        start = os.path.dirname(self.controller.plate.path) if self.controller.plate else ""
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Import mask", start,
+                                                        "Masks (*.png *.exr *.tif *.tiff *.jpg);;All files (*)")
+        if path:
+            self.controller.import_mask(path)
+
+
+class Panel(QtWidgets.QWidget):
+    """The MatAnyone panel; hosts embed it, the standalone app wraps it."""
+
+    plateOpened = QtCore.Signal(str)
+
+    def __init__(self, parent=None, host=None, controller=None, client_factory=None):
+        super().__init__(parent)
+        self.setObjectName("MatAnyonePanel")
+        self.setWindowTitle("MatAnyone")
+        self.poster = Poster(self)
+        self.controller = controller or PanelController(
+            QtMaskOps(), load_frame_image, host=host, post=self.poster.post, client_factory=client_factory)
+        self.host = self.controller.host
+        c = self.controller
+        self.error_bar = ErrorBar()
+        self.viewer = Viewer(c)
+        self.slider = FrameSlider()
+        self.objects_box = ObjectsBox(c)
+        self.tools = MaskToolBox(c, self.viewer)
+        self.run_box = RunBox(c)
+        self.status = QtWidgets.QLabel("")
+        self.status.setObjectName("status")
+        self._build_viewer_bar()
+        self._build_layout()
+        self._build_shortcuts()
+        self.slider.frameChanged.connect(c.set_frame)
+        self.run_box.previewModeChanged.connect(self.viewer.set_preview_mode)
+        self.viewer.hovered.connect(self._hovered)
+        self.viewer.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f}%"))
+        c.subscribe(self._on_event)
+        self.objects_box.refresh()
+
+    # ---------------------------------------------------------------- layout
+    def _build_viewer_bar(self) -> None:
+        self.use_selected = QtWidgets.QPushButton("Use selected")
+        self.use_selected.setToolTip("Take the plate selected in the host (a Read node, a timeline clip)")
+        self.use_selected.setVisible(self.host is not None)
+        self.use_selected.clicked.connect(self.controller.use_host_selection)
+        self.display = QtWidgets.QComboBox()
+        self.display.setToolTip("OCIO display the plate is viewed on (the network sees the same image)")
+        self.view = QtWidgets.QComboBox()
+        self.view.setToolTip("OCIO view transform")
+        self.exposure = QtWidgets.QDoubleSpinBox()
+        self.exposure.setRange(-10, 10)
+        self.exposure.setSingleStep(0.5)
+        self.exposure.setPrefix("exp ")
+        self.exposure.setToolTip("Viewer exposure in stops (viewing only: the matte is not affected)")
+        self.gamma = QtWidgets.QDoubleSpinBox()
+        self.gamma.setRange(0.1, 4.0)
+        self.gamma.setSingleStep(0.1)
+        self.gamma.setValue(1.0)
+        self.gamma.setPrefix("γ ")
+        self.gamma.setToolTip("Viewer gamma (viewing only)")
+        self.proxy = QtWidgets.QComboBox()
+        for label, factor in (("Full res", 1), ("1/2", 2), ("1/4", 4)):
+            self.proxy.addItem(label, factor)
+        self.proxy.setToolTip("Decode the viewer image smaller for faster scrubbing; masks stay full resolution")
+        self.zoom_label = QtWidgets.QLabel("")
+        self.zoom_label.setMinimumWidth(44)
+        self.zoom_label.setToolTip("Zoom (F fits, 1 is 100%, wheel zooms at the cursor)")
+        self.frame_box = QtWidgets.QSpinBox()
+        self.frame_box.setRange(-10 ** 7, 10 ** 7)
+        self.frame_box.setToolTip("Current source frame")
+        self.frame_box.setKeyboardTracking(False)
+        self.frame_box.valueChanged.connect(self.controller.set_frame)
+        for w in (self.display, self.view):
+            w.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToContents)
+        self.display.currentIndexChanged.connect(self._display_changed)
+        self.view.currentIndexChanged.connect(self._view_settings_changed)
+        self.exposure.valueChanged.connect(self._view_settings_changed)
+        self.gamma.valueChanged.connect(self._view_settings_changed)
+        self.proxy.currentIndexChanged.connect(self._view_settings_changed)
+
+    def _build_layout(self) -> None:
+        bar = QtWidgets.QHBoxLayout()
+        bar.addWidget(self.use_selected)
+        for w in (self.display, self.view, self.exposure, self.gamma, self.proxy):
+            bar.addWidget(w)
+        bar.addStretch(1)
+        bar.addWidget(self.zoom_label)
+        frames = QtWidgets.QHBoxLayout()
+        frames.addWidget(self.slider, 1)
+        frames.addWidget(self.frame_box)
+        left = QtWidgets.QVBoxLayout()
+        left.addLayout(bar)
+        left.addWidget(self.error_bar)
+        left.addWidget(self.viewer, 1)
+        left.addLayout(frames)
+        left.addWidget(self.status)
+        side = QtWidgets.QVBoxLayout()
+        side.addWidget(self.objects_box)
+        side.addWidget(self.tools)
+        side.addWidget(self.run_box)
+        side.addStretch(1)
+        side_widget = QtWidgets.QWidget()
+        side_widget.setLayout(side)
+        side_widget.setFixedWidth(300)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(left, 1)
+        layout.addWidget(side_widget)
+
+    def _build_shortcuts(self) -> None:
+        c = self.controller
+
+        def key(seq, fn):
+            sc = QtWidgets.QShortcut(QtGui.QKeySequence(seq), self) if hasattr(QtWidgets, "QShortcut") \
+                else QtGui.QShortcut(QtGui.QKeySequence(seq), self)
+            sc.setContext(QtCore.Qt.WidgetWithChildrenShortcut)
+            sc.activated.connect(fn)
+            return sc
+        self.shortcuts = [
+            key("F", self.viewer.fit), key("1", lambda: self.viewer.set_zoom(1.0)),
+            key("B", lambda: self.tools.set_tool("brush")), key("E", lambda: self.tools.set_tool("eraser")),
+            key("G", lambda: self.tools.set_tool("fill")), key("S", lambda: self.tools.set_tool("sam")),
+            key("[", lambda: self.tools.resize_brush(1 / 1.25)), key("]", lambda: self.tools.resize_brush(1.25)),
+            key(QtGui.QKeySequence.Undo, c.undo), key("Ctrl+Shift+Z", c.redo), key("Ctrl+Y", c.redo),
+            key("Left", lambda: c.step_frame(-1)), key("Right", lambda: c.step_frame(1)),
+            key("Up", lambda: c.jump_keyframe(1)), key("Down", lambda: c.jump_keyframe(-1)),
+            key("Home", lambda: c.step_frame(-10 ** 9)), key("End", lambda: c.step_frame(10 ** 9)),
+            key("Ctrl+N", lambda: c.add_object()), key("Ctrl+Return", self.run_box._run),
+            key("Escape", self._escape),
+        ]
+
+    def _escape(self) -> None:
+        if self.controller.running:
+            self.controller.cancel()
+        else:
+            self.error_bar.hide()
+
+    # ---------------------------------------------------------------- events
+    def _on_event(self, event: str, payload) -> None:
+        handler = getattr(self, "_ev_" + event, None)
+        if handler is not None:
+            handler(payload)
+
+    def _ev_plate(self, plate) -> None:
+        self.error_bar.hide()
+        self.viewer.set_plate(plate.width, plate.height)
+        self.slider.set_frames(plate.frames)
+        self.frame_box.blockSignals(True)
+        self.frame_box.setRange(plate.first, plate.last)
+        self.frame_box.blockSignals(False)
+        self._fill_displays(plate.displays)
+        self.slider.set_marks([])
+        self.run_box.load_settings()
+        self.plateOpened.emit(plate.path)
+
+    def _fill_displays(self, displays) -> None:
+        self.display.blockSignals(True)
+        self.display.clear()
+        if not displays:
+            self.display.addItem("default display", "")
+        for name in displays:
+            self.display.addItem(name, name)
+        want = self.controller.display
+        if want and self.display.findData(want) >= 0:
+            self.display.setCurrentIndex(self.display.findData(want))
+        self.display.blockSignals(False)
+        self._fill_views()
+
+    def _fill_views(self) -> None:
+        displays = self.controller.plate.displays if self.controller.plate else {}
+        views = displays.get(self.display.currentData() or "", [])
+        self.view.blockSignals(True)
+        self.view.clear()
+        if not views:
+            self.view.addItem("default view", "")
+        for name in views:
+            self.view.addItem(name, name)
+        want = self.controller.view
+        if want and self.view.findData(want) >= 0:
+            self.view.setCurrentIndex(self.view.findData(want))
+        self.view.blockSignals(False)
+
+    def _display_changed(self, _i) -> None:
+        self._fill_views()
+        self._view_settings_changed()
+
+    def _view_settings_changed(self, *_args) -> None:
+        self.controller.set_view(display=self.display.currentData() or "", view=self.view.currentData() or "",
+                                 exposure=self.exposure.value(), gamma=self.gamma.value(),
+                                 downscale=self.proxy.currentData() or 1)
+
+    def _ev_frame(self, info) -> None:
+        self.viewer.set_image(info["frame"], info["image"])
+
+    def _ev_current_frame(self, frame) -> None:
+        self.slider.set_frame(frame)
+        self.frame_box.blockSignals(True)
+        self.frame_box.setValue(frame)
+        self.frame_box.blockSignals(False)
+        self.viewer.update()
+
+    def _ev_objects(self, _objects) -> None:
+        self.objects_box.refresh()
+        self.slider.set_marks(self.controller.keyframe_marks())
+        self.viewer.update()
+
+    def _ev_selection(self, obj_id) -> None:
+        self.objects_box.select(obj_id)
+        self.viewer.update()
+
+    def _ev_keyframes(self, _keys) -> None:
+        self.slider.set_marks(self.controller.keyframe_marks())
+        self.objects_box.refresh()
+
+    def _ev_mask(self, info) -> None:
+        self.viewer.invalidate(info.get("obj_id"), info.get("rect"))
+
+    def _ev_undo(self, _none) -> None:
+        self.tools.refresh_undo()
+
+    def _ev_error(self, info) -> None:
+        self.error_bar.show_error(info["message"], info.get("details", ""))
+
+    def _ev_status(self, text) -> None:
+        self.status.setText(text)
+
+    def _ev_sam_busy(self, busy) -> None:
+        self.viewer.setCursor(QtCore.Qt.BusyCursor if busy else QtCore.Qt.CrossCursor)
+
+    def _ev_run_state(self, state) -> None:
+        self.run_box.on_run_state(state)
+        if state == "running":
+            self.error_bar.hide()
+            self.slider.done_upto = None
+            if self.viewer.preview_mode == "masks":
+                self.run_box.set_preview_mode("overlay")
+        elif state == "finished":
+            self.slider.done_upto = self.controller.plate.last if self.controller.plate else None
+        self.slider.update()
+
+    def _ev_progress(self, info) -> None:
+        self.run_box.on_progress(info)
+        frame = info.get("frame")
+        if frame is not None:
+            self.slider.done_upto = int(frame)
+            self.slider.update()
+            if self.run_box.follow.isChecked():
+                self.controller.set_frame(int(frame))
+
+    def _ev_preview(self, info) -> None:
+        if info["frame"] == self.controller.current_frame:
+            self.viewer.update()
+
+    def _ev_run_settings(self, _settings) -> None:
+        self.run_box.load_settings()
+
+    def _hovered(self, point) -> None:
+        plate = self.controller.plate
+        if point is None or plate is None:
+            return
+        x, y = point
+        if 0 <= x < plate.width and 0 <= y < plate.height:
+            self.status.setText(f"frame {self.controller.current_frame}   x {int(x)}  y {int(y)}")
+
+    def closeEvent(self, event):  # noqa: N802
+        self.controller.close()
+        super().closeEvent(event)
