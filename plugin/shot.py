@@ -333,7 +333,7 @@ def _check_unique(v: "_Validator", objects: List[ShotObject]) -> None:
 
 def _resolve(base: Path, p: str) -> Path:
     q = Path(os.path.expandvars(os.path.expanduser(p)))
-    return q if q.is_absolute() else (base / q)
+    return Path(os.path.normpath(q if q.is_absolute() else (base / q)))
 
 
 def _relative(p: str, base_dir) -> str:
