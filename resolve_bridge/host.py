@@ -1,0 +1,328 @@
+"""DaVinci Resolve as a `ui.host.HostAdapter`: the timeline clip under the playhead in,
+its alpha attached as a clip matte (or timeline matte, or media pool clip) out.
+
+Runs in whichever Python started the panel (Resolve's own or the product's): standard
+library only. Every call on `resolve` objects is one of Resolve's documented scripting
+calls (checked against `fusionscript-stubs` by the tests).
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Dict, List, Optional, Tuple
+
+from ui.host import PlateRef
+
+try:
+    from plugin.errors import OutputError, PlateError, UserError
+except ImportError:  # pragma: no cover - only when a studio copies resolve_bridge alone
+    OutputError = PlateError = UserError = ValueError  # type: ignore
+
+MATTE_MODES = ("clip", "timeline", "bin")  # clip matte | timeline matte | media pool clip
+MATTE_BIN = "MatAnyone"
+_COLOUR_MANAGED = ("davinciYRGBColorManaged", "davinciYRGBColorManagedv2")
+# Resolve input colour space names -> OCIO built-in studio config names.
+RESOLVE_TO_OCIO = {
+    "Rec.709 Gamma 2.4": "Gamma 2.4 Encoded Rec.709",
+    "Rec.709 Gamma 2.2": "Gamma 2.2 Encoded Rec.709",
+    "Rec.709 (Scene)": "Camera Rec.709",
+    "sRGB": "sRGB Encoded Rec.709 (sRGB)",
+    "Linear": "Linear Rec.709 (sRGB)",
+    "Rec.709 Linear": "Linear Rec.709 (sRGB)",
+    "Rec.2020 Linear": "Linear Rec.2020",
+    "P3-D65": "Gamma 2.6 P3-D65 - Display",
+    "ACEScg": "ACEScg",
+    "ACEScct": "ACEScct",
+    "ARRI LogC3": "ARRI LogC3 (EI800)",
+    "ARRI LogC4": "ARRI LogC4",
+    "Sony S-Gamut3/S-Log3": "S-Log3 S-Gamut3",
+    "Sony S-Gamut3.Cine/S-Log3": "S-Log3 S-Gamut3.Cine",
+    "RED Wide Gamut RGB/Log3G10": "Log3G10 REDWideGamutRGB",
+    "Canon Cinema Gamut/Canon Log 2": "CanonLog2 CinemaGamut D55",
+    "Canon Cinema Gamut/Canon Log 3": "CanonLog3 CinemaGamut D55",
+    "Panasonic V-Gamut/V-Log": "V-Log V-Gamut",
+    "DaVinci Wide Gamut Intermediate": "DaVinci Intermediate WideGamut",
+    "Blackmagic Design Wide Gamut Gen 5/Film Gen 5": "BMDFilm WideGamut Gen5",
+    "Apple Log": "Apple Log",
+}
+_MOVIE_EXTENSIONS = (".mov", ".mp4", ".m4v", ".mxf", ".avi", ".mkv")
+_BRACKETS = re.compile(r"^(?P<head>.*?)\[(?P<first>\d+)-(?P<last>\d+)\](?P<tail>[^\[\]]*)$")
+_TOKEN = re.compile(r"(#+|%0?\d*d)")
+
+
+# ---- frame and path arithmetic (pure, tested on its own) ------------------------------
+
+def timecode_to_frames(timecode: str, fps: float) -> int:
+    """Frames since 00:00:00:00 of `HH:MM:SS:FF` (';' or '.' before FF marks drop-frame)."""
+    parts = re.split(r"[:;.]", timecode.strip())
+    if len(parts) != 4:
+        raise UserError(f"Resolve returned the timecode '{timecode}', which is not HH:MM:SS:FF.")
+    hours, minutes, seconds, frames = (int(p) for p in parts)
+    nominal = int(round(fps))
+    total = ((hours * 60 + minutes) * 60 + seconds) * nominal + frames
+    if ";" in timecode or "." in timecode:  # drop-frame: 2 (4 at 59.94) labels a minute, not the tenth
+        drop = 2 * nominal // 30
+        all_minutes = hours * 60 + minutes
+        total -= drop * (all_minutes - all_minutes // 10)
+    return total
+
+
+def sequence_pattern(path: str) -> Tuple[str, Optional[int], Optional[int]]:
+    """(pattern with '#', first, last) for Resolve's `name.[1001-1100].exr` form; the path
+    unchanged with (None, None) for a movie or a pattern without a range."""
+    match = _BRACKETS.match(path)
+    if match:
+        first = match.group("first")
+        return match.group("head") + "#" * len(first) + match.group("tail"), int(first), int(match.group("last"))
+    return path, None, None
+
+
+def is_sequence(path: str) -> bool:
+    return bool(_BRACKETS.match(path) or _TOKEN.search(os.path.basename(path)))
+
+
+def source_range(source_start: int, source_end: Optional[int], duration: int, media_base: int,
+                 media_frames: int, first_number: int) -> Tuple[int, int]:
+    """The source frame numbers (first, last) a timeline item uses.
+
+    Args:
+        source_start, source_end: `GetSourceStartFrame()`/`GetSourceEndFrame()` (end may be None
+            when only the left offset is known). Resolve counts them from the media's start
+            timecode on some media and from 0 on others; both are accepted.
+        duration: the item's duration on the timeline, in frames.
+        media_base: the media's start timecode in frames; media_frames: its length.
+        first_number: the source frame number of the media's first frame (a sequence's
+            first file number; 1 for a movie, as Nuke and the shot file count).
+    """
+    index = source_start - media_base if media_base <= source_start < media_base + media_frames else source_start
+    if source_end is not None and abs((source_end - source_start) - duration) > 1:
+        raise PlateError(
+            f"the clip plays {abs(source_end - source_start)} source frames over {duration} timeline "
+            f"frames (a speed change): matte the clip at 100% speed, then retime the matte with it.")
+    if index < 0 or (media_frames and index >= media_frames):
+        raise PlateError(f"the clip starts at media frame {index}, outside its {media_frames} frames: relink the media.")
+    last_index = index + duration - 1
+    if media_frames:
+        last_index = min(last_index, media_frames - 1)
+    return first_number + index, first_number + last_index
+
+
+def ocio_name(resolve_name: str) -> Optional[str]:
+    """The OCIO name for a Resolve input colour space, or None when it has none."""
+    return RESOLVE_TO_OCIO.get((resolve_name or "").strip())
+
+
+def frame_paths(pattern: str, first: int, last: int) -> List[str]:
+    """Each frame's file of a `####`/`%04d` pattern; a movie path stays one path."""
+    token = _TOKEN.search(os.path.basename(pattern))
+    if not token:
+        return [pattern]
+    text = token.group(0)
+    width = len(text) if text.startswith("#") else int(text[1:-1].lstrip("0") or 1)
+    start = len(pattern) - len(os.path.basename(pattern)) + token.start()
+    head, tail = pattern[:start], pattern[start + len(text):]
+    return [f"{head}{frame:0{width}d}{tail}" for frame in range(first, last + 1)]
+
+
+def printf_pattern(pattern: str) -> Optional[str]:
+    """`shot.####.exr` -> `shot.%04d.exr` (what ImportMedia wants); None for a movie."""
+    token = _TOKEN.search(os.path.basename(pattern))
+    if not token:
+        return None
+    text = token.group(0)
+    printf = f"%0{len(text)}d" if text.startswith("#") else text
+    start = len(pattern) - len(os.path.basename(pattern)) + token.start()
+    return pattern[:start] + printf + pattern[start + len(text):]
+
+
+def matte_matches(path: str, pattern: str) -> bool:
+    """Whether a matte path Resolve lists (one file, a `[a-b]` range or a pattern) is this output."""
+    token = _TOKEN.search(os.path.basename(pattern))
+    if not token:
+        return os.path.normcase(os.path.normpath(path)) == os.path.normcase(os.path.normpath(pattern))
+    start = len(pattern) - len(os.path.basename(pattern)) + token.start()
+    head, tail = pattern[:start], pattern[start + len(token.group(0)):]
+    frames = r"(\d+|\[\d+-\d+\]|#+|%0?\d*d)"
+    norm = lambda p: os.path.normcase(p.replace("\\", "/"))  # noqa: E731
+    return re.fullmatch(re.escape(norm(head)) + frames + re.escape(norm(tail)), norm(path)) is not None
+
+
+# ---- the host ------------------------------------------------------------------------
+
+class ResolveHost:
+    """The `HostAdapter` the panel gets for DaVinci Resolve (Studio: scripting needs it)."""
+
+    name = "resolve"
+
+    def __init__(self, resolve, matte_mode: str = "clip"):
+        if matte_mode not in MATTE_MODES:
+            raise UserError(f"matte mode '{matte_mode}' is not one of {', '.join(MATTE_MODES)}.")
+        self.resolve = resolve
+        self.matte_mode = matte_mode
+        self.chosen = None  # the TimelineItem the user picked, when several overlap
+
+    # -- where we are
+    def project(self):
+        project = self.resolve.GetProjectManager().GetCurrentProject()
+        if not project:
+            raise UserError("No project is open in DaVinci Resolve: open the project with the clip to matte.")
+        return project
+
+    def timeline(self):
+        timeline = self.project().GetCurrentTimeline()
+        if not timeline:
+            raise UserError("No timeline is open in DaVinci Resolve: open the timeline with the clip to matte.")
+        return timeline
+
+    def fps(self) -> float:
+        return float(self.timeline().GetSetting("timelineFrameRate") or 24)
+
+    def current_frame(self) -> int:
+        return timecode_to_frames(self.timeline().GetCurrentTimecode(), self.fps())
+
+    def frame_range(self) -> Tuple[int, int]:
+        timeline = self.timeline()
+        return int(timeline.GetStartFrame()), int(timeline.GetEndFrame())
+
+    # -- which clip
+    def clips_at_playhead(self) -> List[Tuple[int, object]]:
+        """(video track index, item) of every media clip under the playhead, top track first."""
+        timeline, frame = self.timeline(), self.current_frame()
+        found = []
+        for track in range(int(timeline.GetTrackCount("video")), 0, -1):
+            for item in timeline.GetItemListInTrack("video", track) or []:
+                if item.GetStart(False) <= frame < item.GetEnd(False) and self._has_media(item):
+                    found.append((track, item))
+        return found
+
+    def describe(self, track: int, item) -> str:
+        """How the clip picker names a candidate: 'V2  A003_C012 (sh010.[1001-1100].exr)'."""
+        path = item.GetMediaPoolItem().GetClipProperty("File Path")
+        return f"V{track}  {item.GetName()} ({os.path.basename(path)})"
+
+    def choose(self, item) -> None:
+        """Use `item` (one of `clips_at_playhead`) from now on, whatever the playhead does."""
+        self.chosen = item
+
+    def selected_item(self):
+        if self.chosen is not None:
+            return self.chosen
+        candidates = self.clips_at_playhead()
+        if not candidates:
+            timeline = self.timeline()
+            raise PlateError(
+                f"No clip with media under the playhead on timeline '{timeline.GetName()}' at "
+                f"{timeline.GetCurrentTimecode()}: park the playhead on the clip to matte.")
+        if len(candidates) == 1:
+            return candidates[0][1]
+        # Several overlap: Resolve's current video item is the top one; the picker lets the user choose.
+        current = self.timeline().GetCurrentVideoItem()
+        ids = {item.GetUniqueId(): item for _, item in candidates}
+        return ids.get(current.GetUniqueId() if current else None, candidates[0][1])
+
+    # -- the plate
+    def selected_plate(self) -> PlateRef:
+        item = self.selected_item()
+        media = item.GetMediaPoolItem()
+        raw_path = media.GetClipProperty("File Path")
+        if not raw_path:
+            raise PlateError(f"Clip '{item.GetName()}' has no media file (offline?): relink it, then try again.")
+        pattern, seq_first, _ = sequence_pattern(raw_path)
+        clip_fps = float(media.GetClipProperty("FPS") or self.fps())
+        media_base = timecode_to_frames(media.GetClipProperty("Start TC") or "00:00:00:00", clip_fps)
+        frames = int(media.GetClipProperty("Frames") or 0)
+        sequence = is_sequence(raw_path)
+        if sequence and seq_first is None:
+            seq_first = media_base  # Resolve derives a sequence's start timecode from its first number
+        try:
+            start, end = item.GetSourceStartFrame(), item.GetSourceEndFrame()
+        except AttributeError:  # before Resolve 18.5: the left offset is the first used media frame
+            start, end = item.GetLeftOffset(False), None
+        duration = int(item.GetDuration(False))
+        try:
+            first, last = source_range(int(start), None if end is None else int(end), duration,
+                                       media_base, frames, seq_first if sequence else 1)
+        except UserError as err:
+            raise PlateError(f"Clip '{item.GetName()}': {err}") from None
+        return PlateRef(
+            path=pattern,
+            first=first,
+            last=last,
+            colourspace=self.input_colourspace(media),
+            ocio_config=None,
+            frame_offset=int(item.GetStart(False)) - first,
+            label=item.GetName(),
+            extra={"item": item.GetUniqueId(), "media": media.GetUniqueId(),
+                   "kind": "sequence" if sequence else "movie"},
+        )
+
+    def input_colourspace(self, media) -> Optional[str]:
+        """The clip's input colour space as an OCIO name where the project is colour-managed."""
+        project = self.project()
+        if project.GetSetting("colorScienceMode") not in _COLOUR_MANAGED:
+            return None
+        name = media.GetClipProperty("Input Color Space")
+        if not name or name == "Project":
+            name = project.GetSetting("colorSpaceInput")
+        return ocio_name(name)
+
+    # -- the matte back
+    def bring_back(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> None:
+        item = self._item_by_id(plate.extra.get("item"))
+        media = item.GetMediaPoolItem()
+        storage, pool = self.resolve.GetMediaStorage(), self.project().GetMediaPool()
+        for obj, pattern in alpha_patterns.items():
+            paths = frame_paths(pattern, plate.first, plate.last)
+            missing = [p for p in paths if not os.path.isfile(p)]
+            if missing:
+                raise OutputError(f"matte frame {missing[0]} is missing: run the shot again before attaching it.")
+            if self.matte_mode == "clip":
+                self._replace_clip_matte(storage, pool, media, pattern, paths, obj)
+            elif self.matte_mode == "timeline":
+                self._replace_timeline_matte(storage, pool, pattern, paths, obj)
+            else:
+                self._replace_bin_clip(pool, pattern, plate, obj)
+
+    def _replace_clip_matte(self, storage, pool, media, pattern, paths, obj) -> None:
+        old = [p for p in (pool.GetClipMatteList(media) or []) if matte_matches(p, pattern)]
+        if old and not pool.DeleteClipMattes(media, old):
+            raise OutputError(f"Resolve would not remove the previous matte of '{obj}' ({old[0]}): remove it in the Media Pool, then try again.")
+        if not storage.AddClipMattesToMediaPool(media, paths):
+            raise OutputError(f"Resolve would not add {pattern} as a clip matte: check the files open in Resolve.")
+
+    def _replace_timeline_matte(self, storage, pool, pattern, paths, obj) -> None:
+        folder = pool.GetCurrentFolder()
+        old = [m for m in (pool.GetTimelineMatteList(folder) or [])
+               if matte_matches(m.GetClipProperty("File Path"), pattern)]
+        if old:
+            pool.DeleteClips(old)
+        if not storage.AddTimelineMattesToMediaPool(paths):
+            raise OutputError(f"Resolve would not add {pattern} as a timeline matte for '{obj}'.")
+
+    def _replace_bin_clip(self, pool, pattern, plate, obj) -> None:
+        root = pool.GetRootFolder()
+        folder = next((f for f in root.GetSubFolderList() if f.GetName() == MATTE_BIN), None)
+        folder = folder or pool.AddSubFolder(root, MATTE_BIN)
+        pool.SetCurrentFolder(folder)
+        old = [c for c in folder.GetClipList() if matte_matches(c.GetClipProperty("File Path"), pattern)]
+        if old:
+            pool.DeleteClips(old)
+        printf = printf_pattern(pattern)
+        info = {"FilePath": printf, "StartIndex": plate.first, "EndIndex": plate.last} if printf else {"FilePath": pattern}
+        if not pool.ImportMedia([info]):
+            raise OutputError(f"Resolve would not import {pattern} into the '{MATTE_BIN}' bin for '{obj}'.")
+
+    # -- helpers
+    def _has_media(self, item) -> bool:
+        media = item.GetMediaPoolItem()
+        return bool(media and media.GetClipProperty("File Path"))
+
+    def _item_by_id(self, unique_id):
+        if self.chosen is not None and self.chosen.GetUniqueId() == unique_id:
+            return self.chosen
+        timeline = self.timeline()
+        for track in range(1, int(timeline.GetTrackCount("video")) + 1):
+            for item in timeline.GetItemListInTrack("video", track) or []:
+                if item.GetUniqueId() == unique_id:
+                    return item
+        raise PlateError("The matted clip is no longer on the current timeline: open that timeline, then attach again.")

@@ -1,0 +1,137 @@
+"""Connect to DaVinci Resolve, pick the clip, open the panel: what the Scripts menu runs.
+
+The panel is a standalone Qt window (Resolve embeds no Qt). When the Python Resolve runs
+scripts with has no Qt, the menu script starts this module in the product's own
+interpreter instead (`python -m resolve_bridge`), which reaches Resolve the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+from typing import Callable, List, Optional
+
+FREE_VERSION = (
+    "MatAnyone could not reach DaVinci Resolve's scripting (it needs DaVinci Resolve Studio, running, "
+    "with Preferences > System > General > External scripting using set to Local), so in the free "
+    "version matte the plate in the MatAnyone standalone app (matanyone-plugin app) and attach the "
+    "alpha in the Media Pool with right-click > Add As Matte.")
+ENV_MATTE = "MATANYONE_RESOLVE_MATTE"
+# Where Resolve installs its scripting modules, per OS (RESOLVE_SCRIPT_API wins when set).
+SCRIPT_API = {
+    "Darwin": "/Library/Application Support/Blackmagic Design/DaVinci Resolve/Developer/Scripting",
+    "Windows": os.path.join(os.environ.get("PROGRAMDATA", r"C:\ProgramData"),
+                            "Blackmagic Design", "DaVinci Resolve", "Support", "Developer", "Scripting"),
+    "Linux": "/opt/resolve/Developer/Scripting",
+}
+
+
+def import_resolve_module():
+    """`DaVinciResolveScript`, from PYTHONPATH or RESOLVE_SCRIPT_API's Modules folder."""
+    try:
+        import DaVinciResolveScript
+        return DaVinciResolveScript
+    except ImportError:
+        pass
+    api = os.environ.get("RESOLVE_SCRIPT_API") or SCRIPT_API.get(platform.system(), "")
+    modules = os.path.join(api, "Modules")
+    if os.path.isdir(modules) and modules not in sys.path:
+        sys.path.append(modules)
+    try:
+        import DaVinciResolveScript
+        return DaVinciResolveScript
+    except ImportError:
+        from plugin.errors import UserError
+        raise UserError(
+            f"DaVinciResolveScript was not found (looked in PYTHONPATH and {modules}): set "
+            "RESOLVE_SCRIPT_API, RESOLVE_SCRIPT_LIB and PYTHONPATH as docs/resolve.md shows.") from None
+
+
+def main(argv: Optional[List[str]] = None, *, show: Optional[Callable] = None,
+         pick: Optional[Callable] = None, notify: Optional[Callable] = None) -> int:
+    """Open the panel on the clip under the playhead; returns an exit code.
+
+    `show(host)`, `pick(labels) -> index or None` and `notify(line)` default to Qt dialogs;
+    tests pass their own.
+    """
+    parser = argparse.ArgumentParser(prog="python -m resolve_bridge")
+    parser.add_argument("--matte", choices=("clip", "timeline", "bin"),
+                        default=os.environ.get(ENV_MATTE) or "clip",
+                        help="attach the alpha as a clip matte (default), a timeline matte, or a clip in the MatAnyone bin")
+    args = parser.parse_args(argv)
+    show, pick, notify = show or _show_panel, pick or _pick_clip, notify or _notify
+    from resolve_bridge.host import ResolveHost
+
+    try:
+        resolve = import_resolve_module().scriptapp("Resolve")
+        if resolve is None:
+            notify(FREE_VERSION)
+            return 1
+        from plugin.client import find_worker_python
+
+        find_worker_python()
+        host = ResolveHost(resolve, matte_mode=args.matte)
+        candidates = host.clips_at_playhead()
+        if len(candidates) > 1:
+            index = pick([host.describe(track, item) for track, item in candidates])
+            if index is None:
+                return 1
+            host.choose(candidates[index][1])
+        host.selected_plate()  # says what is wrong (no clip, retimed, offline) before the panel opens
+        return show(host) or 0
+    except Exception as err:
+        if not getattr(err, "user_error", False):
+            raise
+        notify("MatAnyone: " + str(err))
+        return 1
+
+
+def run_from_menu(root: str, python: str) -> None:
+    """The Scripts-menu entry: run here when this Python has Qt, else in the product's Python."""
+    try:
+        import Qt  # noqa: F401
+    except ImportError:
+        if not python or python.startswith("@") or not os.path.isfile(python):
+            print("MatAnyone: the product's Python was not found: set MATANYONE_PLUGIN_PYTHON or run "
+                  "`python -m resolve_bridge.install` again from the product's environment.")
+            return
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+        subprocess.Popen([python, "-m", "resolve_bridge"], cwd=root, env=env)
+        return
+    main([])
+
+
+def _app():
+    from Qt import QtWidgets
+
+    return QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
+
+
+def _show_panel(host) -> int:
+    app = _app()
+    import ui
+
+    panel = ui.show_panel(parent=None, host=host)
+    panel.setWindowTitle(f"MatAnyone - {host.selected_plate().label}")
+    return app.exec_() if hasattr(app, "exec_") else app.exec()
+
+
+def _pick_clip(labels: List[str]) -> Optional[int]:
+    from Qt import QtWidgets
+
+    _app()
+    label, ok = QtWidgets.QInputDialog.getItem(
+        None, "MatAnyone", "Several clips are under the playhead; matte which one?", labels, 0, False)
+    return labels.index(label) if ok else None
+
+
+def _notify(line: str) -> None:
+    print(line)
+    try:
+        from Qt import QtWidgets
+    except ImportError:
+        return
+    _app()
+    QtWidgets.QMessageBox.information(None, "MatAnyone", line)

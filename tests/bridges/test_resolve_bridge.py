@@ -1,0 +1,318 @@
+"""The Resolve bridge against the fake DaVinciResolveScript: clip selection rules, frame
+range maths with offsets, matte attach and replace, the free-version path, install."""
+import sys
+from pathlib import Path
+
+import pytest
+
+SEQ = "/shots/sh010/sh010.[1001-1100].exr"
+
+
+def _media(dvr, uid="m1", path=SEQ, start_tc="00:00:41:17", frames=100, fps=24, ics="ARRI LogC3"):
+    # a sequence starting at 1001: Resolve gives it the timecode of frame 1001 at 24 fps
+    return dvr.MediaPoolItem(uid, path.split("/")[-1], {
+        "File Path": path, "FPS": str(fps), "Start TC": start_tc, "Frames": str(frames),
+        "Input Color Space": ics})
+
+
+def _item(dvr, uid, media, start, duration, source_start, **kw):
+    return dvr.TimelineItem(uid, "clip_" + uid, media, start, duration, source_start, **kw)
+
+
+def _host(dvr, tracks, **kw):
+    dvr.fake_project(tracks, **kw)
+    from resolve_bridge.host import ResolveHost
+
+    return ResolveHost(dvr.scriptapp("Resolve"))
+
+
+# ---- pure maths ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tc, fps, frames", [
+    ("00:00:00:00", 24, 0), ("01:00:00:00", 24, 86400), ("00:00:41:17", 24, 1001),
+    ("00:01:00:00", 25, 1500), ("00:00:59;29", 29.97, 1799), ("00:01:00;02", 29.97, 1800),
+    ("00:10:00;00", 29.97, 17982), ("01:00:00:00", 23.976, 86400), ("00:01:00;04", 59.94, 3600),
+])
+def test_timecode_to_frames(fake_resolve_module, tc, fps, frames):
+    from resolve_bridge.host import timecode_to_frames
+
+    assert timecode_to_frames(tc, fps) == frames
+
+
+def test_sequence_patterns_and_frame_paths(fake_resolve_module):
+    from resolve_bridge.host import frame_paths, is_sequence, printf_pattern, sequence_pattern
+
+    assert sequence_pattern(SEQ) == ("/shots/sh010/sh010.####.exr", 1001, 1100)
+    assert sequence_pattern("/a/b.[0001-0010].dpx") == ("/a/b.####.dpx", 1, 10)
+    assert sequence_pattern("/m/A001.mov") == ("/m/A001.mov", None, None)
+    assert is_sequence(SEQ) and is_sequence("/x/y.%04d.exr") and not is_sequence("/m/A001_0101.mov")
+    assert frame_paths("/o/sh010_hero.####.exr", 1001, 1003) == [
+        "/o/sh010_hero.1001.exr", "/o/sh010_hero.1002.exr", "/o/sh010_hero.1003.exr"]
+    assert frame_paths("/o/v.%05d.exr", 7, 7) == ["/o/v.00007.exr"]
+    assert frame_paths("/o/hero_4444.mov", 1, 50) == ["/o/hero_4444.mov"]
+    assert printf_pattern("/o/#1/sh.####.exr") == "/o/#1/sh.%04d.exr"
+
+
+def test_matte_matches_resolve_listings(fake_resolve_module):
+    from resolve_bridge.host import matte_matches
+
+    pattern = "/o/sh010_hero.####.exr"
+    assert matte_matches("/o/sh010_hero.1001.exr", pattern)
+    assert matte_matches("/o/sh010_hero.[1001-1100].exr", pattern)
+    assert not matte_matches("/o/sh010_bike.1001.exr", pattern)
+    assert not matte_matches("/other/sh010_hero.1001.exr", pattern)
+    assert matte_matches("/o/hero.mov", "/o/hero.mov") and not matte_matches("/o/hero2.mov", "/o/hero.mov")
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    (1006, 1046, (1006, 1045)),   # counted from the media's start timecode (absolute)
+    (5, 45, (1006, 1045)),        # counted from 0
+    (5, 44, (1006, 1045)),        # an inclusive end frame
+    (5, None, (1006, 1045)),      # only the left offset known
+    (90, 130, (1091, 1100)),      # clipped at the media's end
+])
+def test_source_range(fake_resolve_module, start, end, expected):
+    from resolve_bridge.host import source_range
+
+    assert source_range(start, end, 40, 1001, 100, 1001) == expected
+
+
+def test_retimed_clip_is_refused(fake_resolve_module):
+    from resolve_bridge.host import source_range
+
+    with pytest.raises(Exception, match="speed change"):
+        source_range(5, 85, 40, 1001, 100, 1001)
+
+
+# ---- clip selection --------------------------------------------------------------------
+
+def test_single_clip_plate_with_offsets_and_colour(fake_resolve_module):
+    dvr = fake_resolve_module
+    media = _media(dvr)
+    item = _item(dvr, "a", media, start=86410, duration=40, source_start=1006)
+    host = _host(dvr, [[item]], playhead=86420,
+                 settings={"colorScienceMode": "davinciYRGBColorManagedv2", "colorSpaceInput": "Rec.709 Gamma 2.4"})
+    plate = host.selected_plate()
+    assert (plate.path, plate.first, plate.last) == ("/shots/sh010/sh010.####.exr", 1006, 1045)
+    assert plate.frame_offset == 86410 - 1006  # timeline frame = source frame + offset
+    assert plate.colourspace == "ARRI LogC3 (EI800)"
+    assert plate.extra == {"item": "a", "media": "m1", "kind": "sequence"}
+    assert host.current_frame() == 86420
+
+
+def test_project_input_colourspace_and_unmanaged_projects(fake_resolve_module):
+    dvr = fake_resolve_module
+    media = _media(dvr, ics="Project")
+    item = _item(dvr, "a", media, 86400, 10, 1001)
+    host = _host(dvr, [[item]], settings={"colorScienceMode": "davinciYRGBColorManagedv2",
+                                          "colorSpaceInput": "Rec.709 Gamma 2.4"})
+    assert host.selected_plate().colourspace == "Gamma 2.4 Encoded Rec.709"
+    host = _host(dvr, [[item]], settings={"colorScienceMode": "davinciYRGB"})
+    assert host.selected_plate().colourspace is None  # not colour-managed: the plugin guesses
+
+
+def test_movie_counts_from_one_and_media_timecode(fake_resolve_module):
+    dvr = fake_resolve_module
+    media = _media(dvr, "mov", "/m/A001_C002.mov", start_tc="01:00:00:00", frames=240, ics="")
+    item = _item(dvr, "a", media, start=86400 + 100, duration=48, source_start=86400 + 24)
+    plate = _host(dvr, [[item]], playhead=86400 + 110).selected_plate()
+    assert (plate.path, plate.first, plate.last) == ("/m/A001_C002.mov", 25, 72)
+    assert plate.frame_offset == 86500 - 25 and plate.extra["kind"] == "movie"
+
+
+def test_overlapping_clips_top_track_by_default_and_user_choice(fake_resolve_module):
+    dvr = fake_resolve_module
+    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 1001)
+    high = _item(dvr, "high", _media(dvr, "m2", "/s/sh020.[1-50].exr", "00:00:00:01", 50), 86420, 30, 1)
+    elsewhere = _item(dvr, "later", _media(dvr, "m3"), 87000, 10, 1001)
+    host = _host(dvr, [[low, elsewhere], [high]], playhead=86430)
+    assert [(t, i.GetUniqueId()) for t, i in host.clips_at_playhead()] == [(2, "high"), (1, "low")]
+    assert host.selected_plate().extra["item"] == "high"
+    assert "V2  clip_high (sh020.[1-50].exr)" == host.describe(2, high)
+    host.choose(low)
+    assert host.selected_plate().extra["item"] == "low"
+
+
+def test_items_without_media_are_skipped_and_no_clip_is_one_line(fake_resolve_module):
+    dvr = fake_resolve_module
+    title = _item(dvr, "title", None, 86400, 100, 0)
+    host = _host(dvr, [[title]], playhead=86410)
+    with pytest.raises(Exception) as info:
+        host.selected_plate()
+    assert getattr(info.value, "user_error", False)
+    assert "Edit v3" in str(info.value) and "01:00:00:10" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_clip_at_its_end_frame_is_not_under_the_playhead(fake_resolve_module):
+    dvr = fake_resolve_module
+    item = _item(dvr, "a", _media(dvr), 86400, 10, 1001)
+    assert _host(dvr, [[item]], playhead=86410).clips_at_playhead() == []
+    assert len(_host(dvr, [[item]], playhead=86409).clips_at_playhead()) == 1
+
+
+# ---- matte back --------------------------------------------------------------------------
+
+def _frames(tmp_path, name, first, last):
+    for f in range(first, last + 1):
+        (tmp_path / f"{name}.{f:04d}.exr").write_bytes(b"exr")
+    return str(tmp_path / f"{name}.####.exr")
+
+
+def _one_clip(dvr):
+    media = _media(dvr)
+    item = _item(dvr, "a", media, 86400, 3, 1001)
+    return media, _host(dvr, [[item]], playhead=86401)
+
+
+def test_attach_clip_matte_then_replace_on_rerun(fake_resolve_module, tmp_path):
+    dvr = fake_resolve_module
+    media, host = _one_clip(dvr)
+    plate = host.selected_plate()
+    pattern = _frames(tmp_path, "sh010_hero", 1001, 1003)
+    other = str(tmp_path / "someone_else.exr")
+    media._mattes.append(other)
+
+    host.bring_back({"hero": pattern}, plate, str(tmp_path / "sh010.json"))
+    (added,) = dvr.fake_calls("AddClipMattesToMediaPool")
+    assert added == ("m1", [pattern.replace("####", "%04d" % f) for f in (1001, 1002, 1003)], None)
+    assert dvr.fake_calls("DeleteClipMattes") == []
+
+    del dvr.calls[:]
+    host.bring_back({"hero": pattern}, plate, str(tmp_path / "sh010.json"))
+    (deleted,) = dvr.fake_calls("DeleteClipMattes")
+    assert deleted[0] == "m1" and len(deleted[1]) == 3 and other not in deleted[1]
+    assert len(dvr.fake_calls("AddClipMattesToMediaPool")) == 1
+    assert media._mattes.count(other) == 1 and len(media._mattes) == 4
+
+
+def test_attach_refuses_a_half_written_matte(fake_resolve_module, tmp_path):
+    dvr = fake_resolve_module
+    media, host = _one_clip(dvr)
+    pattern = _frames(tmp_path, "sh010_hero", 1001, 1002)  # frame 1003 missing
+    with pytest.raises(Exception, match="1003.exr is missing"):
+        host.bring_back({"hero": pattern}, host.selected_plate(), "")
+    assert dvr.fake_calls("AddClipMattesToMediaPool") == []
+
+
+def test_timeline_matte_mode_replaces_its_previous_matte(fake_resolve_module, tmp_path):
+    dvr = fake_resolve_module
+    media, host = _one_clip(dvr)
+    host.matte_mode = "timeline"
+    pattern = _frames(tmp_path, "sh010_hero", 1001, 1003)
+    plate = host.selected_plate()
+    host.bring_back({"hero": pattern}, plate, "")
+    host.bring_back({"hero": pattern}, plate, "")
+    assert len(dvr.fake_calls("AddTimelineMattesToMediaPool")) == 2
+    (deleted,) = dvr.fake_calls("DeleteClips")
+    pool = dvr._state["project"].GetMediaPool()
+    assert len(pool.GetTimelineMatteList(pool.GetCurrentFolder())) == 1
+    assert dvr.fake_calls("AddClipMattesToMediaPool") == []
+
+
+def test_bin_mode_imports_the_sequence_into_the_matanyone_bin(fake_resolve_module, tmp_path):
+    dvr = fake_resolve_module
+    media, host = _one_clip(dvr)
+    host.matte_mode = "bin"
+    pattern = _frames(tmp_path, "sh010_hero", 1001, 1003)
+    plate = host.selected_plate()
+    host.bring_back({"hero": pattern}, plate, "")
+    host.bring_back({"hero": pattern}, plate, "")
+    assert dvr.fake_calls("AddSubFolder") == [("Master", "MatAnyone")]  # made once, found the second time
+    first, second = dvr.fake_calls("ImportMedia")
+    assert first == ([{"FilePath": pattern.replace("####", "%04d"), "StartIndex": 1001, "EndIndex": 1003}],)
+    (bin_,) = dvr._state["project"].GetMediaPool().GetRootFolder().GetSubFolderList()
+    assert len(bin_.GetClipList()) == 1  # the second import replaced the first
+
+
+def test_prores_matte_attaches_the_movie(fake_resolve_module, tmp_path):
+    dvr = fake_resolve_module
+    media, host = _one_clip(dvr)
+    movie = tmp_path / "sh010_hero_4444.mov"
+    movie.write_bytes(b"mov")
+    host.bring_back({"hero": str(movie)}, host.selected_plate(), "")
+    assert dvr.fake_calls("AddClipMattesToMediaPool") == [("m1", [str(movie)], None)]
+
+
+# ---- launch ------------------------------------------------------------------------------
+
+def test_free_version_says_one_sentence(fake_resolve_module):
+    fake_resolve_module.fake_reset(studio=False)
+    from resolve_bridge.launch import main
+
+    said, shown = [], []
+    assert main([], show=shown.append, pick=None, notify=said.append) == 1
+    (line,) = said
+    assert shown == [] and "\n" not in line and line.count(". ") == 0
+    assert "Studio" in line and "standalone app" in line and "Add As Matte" in line
+
+
+def test_launch_asks_which_clip_when_several_overlap(fake_resolve_module, monkeypatch):
+    monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", sys.executable)
+    dvr = fake_resolve_module
+    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 1001)
+    high = _item(dvr, "high", _media(dvr, "m2"), 86400, 100, 1001)
+    dvr.fake_project([[low], [high]], playhead=86401)
+    from resolve_bridge.launch import main
+
+    asked, shown = [], []
+
+    def pick(labels):
+        asked.append(labels)
+        return 1
+    assert main(["--matte", "timeline"], show=shown.append, pick=pick, notify=pytest.fail) == 0
+    assert asked == [["V2  clip_high (sh010.[1001-1100].exr)", "V1  clip_low (sh010.[1001-1100].exr)"]]
+    (host,) = shown
+    assert host.matte_mode == "timeline" and host.selected_plate().extra["item"] == "low"
+
+
+def test_launch_without_worker_python_is_one_line(fake_resolve_module, monkeypatch, tmp_path):
+    monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", str(tmp_path / "nope" / "python"))
+    dvr = fake_resolve_module
+    dvr.fake_project([[_item(dvr, "a", _media(dvr), 86400, 10, 1001)]])
+    from resolve_bridge.launch import main
+
+    said = []
+    assert main([], show=pytest.fail, pick=pytest.fail, notify=said.append) == 1
+    assert "MATANYONE_PLUGIN_PYTHON" in said[0] and "\n" not in said[0]
+
+
+def test_launch_without_the_resolve_module_points_to_the_setup(monkeypatch, tmp_path):
+    monkeypatch.setenv("RESOLVE_SCRIPT_API", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "DaVinciResolveScript", None)
+    for name in [m for m in sys.modules if m.startswith("resolve_bridge")]:
+        monkeypatch.delitem(sys.modules, name)
+    from resolve_bridge.launch import main
+
+    said = []
+    assert main([], show=pytest.fail, pick=pytest.fail, notify=said.append) == 1
+    assert "RESOLVE_SCRIPT_API" in said[0] and "PYTHONPATH" in said[0]
+
+
+# ---- install -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("system, all_users, env, expected", [
+    ("Darwin", False, {"HOME": "/Users/ana"},
+     "/Users/ana/Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion/Scripts/Utility"),
+    ("Darwin", True, {"HOME": "/Users/ana"},
+     "/Library/Application Support/Blackmagic Design/DaVinci Resolve/Fusion/Scripts/Utility"),
+    ("Linux", False, {"HOME": "/home/ana"}, "/home/ana/.local/share/DaVinciResolve/Fusion/Scripts/Utility"),
+    ("Linux", True, {"HOME": "/home/ana"}, "/opt/resolve/Fusion/Scripts/Utility"),
+    ("Windows", False, {"APPDATA": "C:/Users/ana/AppData/Roaming", "HOME": "C:/Users/ana"},
+     "C:/Users/ana/AppData/Roaming/Blackmagic Design/DaVinci Resolve/Support/Fusion/Scripts/Utility"),
+    ("Windows", True, {"PROGRAMDATA": "C:/ProgramData", "HOME": "C:/Users/ana"},
+     "C:/ProgramData/Blackmagic Design/DaVinci Resolve/Fusion/Scripts/Utility"),
+])
+def test_scripts_folders(system, all_users, env, expected):
+    from resolve_bridge.install import scripts_folder
+
+    assert scripts_folder(system, all_users, env).as_posix() == expected
+
+
+def test_install_writes_a_script_that_knows_the_product(tmp_path):
+    from resolve_bridge.install import ROOT, install
+
+    target = install(tmp_path / "Utility", python="/opt/matanyone/.venv/bin/python")
+    text = target.read_text()
+    assert target.name == "MatAnyone.py" and "@MATANYONE" not in text
+    assert str(ROOT) in text and "/opt/matanyone/.venv/bin/python" in text
+    compile(text, str(target), "exec")
