@@ -56,6 +56,13 @@ def shot_name(shot_path: str, plate: PlateRef) -> str:
     return safe_name(base or plate.label or "shot")
 
 
+def absolute_outputs(alpha_patterns: Dict[str, str], shot_path: str) -> Dict[str, str]:
+    """Output patterns with paths relative to the shot file made absolute (as the shot file means them)."""
+    base = os.path.dirname(os.path.abspath(shot_path)) if shot_path else os.getcwd()
+    return {obj: os.path.normpath(os.path.join(base, p)).replace("\\", "/") if not os.path.isabs(p) else p
+            for obj, p in alpha_patterns.items()}
+
+
 def frame_offset(node) -> int:
     """Host frame minus file frame, from the Read's 'frame_mode' and 'frame' knobs."""
     mode = str(node["frame_mode"].value()).replace("_", " ")
@@ -160,7 +167,8 @@ class NukeHost:
         return path
 
     def bring_back(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> None:
-        nuke.executeInMainThread(self.wire_alphas, args=(dict(alpha_patterns), plate, shot_path))
+        patterns = absolute_outputs(alpha_patterns, shot_path)
+        nuke.executeInMainThread(self.wire_alphas, args=(patterns, plate, shot_path))
 
     def wire_alphas(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> List[object]:
         """Create or update (reload) one Read + Copy per object beside the plate's Read,

@@ -27,15 +27,32 @@ def register() -> None:
 
 
 def open_panel():
-    """Open the pane docked beside the Properties bin (menu command); one message on trouble."""
+    """'Matte selected Read': dock the pane beside the Properties bin (or reuse the open one)
+    and load the selected Read into it; one message when the worker cannot start."""
     problem = worker_problem()
     if problem:
         nuke.message(problem)
         return None
-    panel = nukescripts.panels.restorePanel(PANEL_ID)
-    if panel is not None:
-        panel.addToPane(nuke.getPaneFor("Properties.1"))
-    return panel
+    widget = _live_widget()
+    if widget is None:
+        panel = nukescripts.panels.restorePanel(PANEL_ID)
+        if panel is not None:
+            panel.addToPane(nuke.getPaneFor("Properties.1"))
+        widget = _live_widget()
+    if widget is not None:
+        widget.panel.controller.use_host_selection()
+    return widget
+
+
+def _live_widget():
+    """The pane widget Nuke built last, unless Nuke has since closed it."""
+    while _WIDGETS:
+        try:
+            _WIDGETS[-1].isVisible()  # raises once Qt has deleted the widget
+            return _WIDGETS[-1]
+        except RuntimeError:
+            _WIDGETS.pop()
+    return None
 
 
 def worker_problem():
@@ -52,21 +69,29 @@ def worker_problem():
 
 
 def mask_from_selected():
-    """Render the selected node's alpha at the current frame to an EXR the panel can use."""
+    """Render the selected node's alpha at Nuke's current frame and put it on the panel's
+    selected object as that frame's keyframe mask (the panel must have the plate open)."""
     from nuke_bridge.host import NukeHost
 
     nodes = nuke.selectedNodes()
     if len(nodes) != 1:
         nuke.message("MatAnyone: select the one node whose alpha is the mask, then run this again.")
         return None
+    controller = getattr(getattr(_WIDGETS[-1], "panel", None), "controller", None) if _WIDGETS else None
+    plate = getattr(controller, "plate", None)
+    if plate is None:
+        nuke.message("MatAnyone: open the panel on the plate first (Matte selected Read), then take the mask.")
+        return None
     host = NukeHost()
-    path = host.render_mask(nodes[0].name(), host.current_frame())
-    widget = _WIDGETS[-1] if _WIDGETS else None
-    use = getattr(getattr(widget, "panel", None), "use_mask_file", None)
-    if use is not None:
-        use(path, host.current_frame())
-    else:
-        nuke.message(f"MatAnyone: mask rendered to {path}; load it as the keyframe mask in the panel.")
+    frame = host.current_frame()
+    source_frame = frame - plate.frame_offset
+    if source_frame not in plate.frames:
+        nuke.message(f"MatAnyone: frame {frame} is outside the plate ({plate.first + plate.frame_offset}-"
+                     f"{plate.last + plate.frame_offset}): move to a frame of the plate.")
+        return None
+    path = host.render_mask(nodes[0].name(), frame)
+    controller.set_frame(source_frame)
+    controller.import_mask(path)
     return path
 
 

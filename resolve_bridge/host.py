@@ -271,7 +271,9 @@ class ResolveHost:
         item = self._item_by_id(plate.extra.get("item"))
         media = item.GetMediaPoolItem()
         storage, pool = self.resolve.GetMediaStorage(), self.project().GetMediaPool()
+        base = os.path.dirname(os.path.abspath(shot_path)) if shot_path else os.getcwd()
         for obj, pattern in alpha_patterns.items():
+            pattern = pattern if os.path.isabs(pattern) else os.path.normpath(os.path.join(base, pattern))
             paths = frame_paths(pattern, plate.first, plate.last)
             missing = [p for p in paths if not os.path.isfile(p)]
             if missing:

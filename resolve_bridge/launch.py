@@ -109,12 +109,22 @@ def _app():
     return QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
 
 
-def _show_panel(host) -> int:
-    app = _app()
+def open_panel_window(host):
+    """The panel as its own window on `host`'s clip, with the clip already loaded."""
+    _app()
     import ui
 
     panel = ui.show_panel(parent=None, host=host)
     panel.setWindowTitle(f"MatAnyone - {host.selected_plate().label}")
+    use = getattr(getattr(panel, "controller", None), "use_host_selection", None)
+    if use is not None:
+        use()
+    return panel
+
+
+def _show_panel(host) -> int:
+    app = _app()
+    panel = open_panel_window(host)  # noqa: F841 - kept alive while the event loop runs
     return app.exec_() if hasattr(app, "exec_") else app.exec()
 
 

@@ -62,17 +62,6 @@ def test_open_panel_without_worker_python_says_one_line(fake_nuke, monkeypatch, 
     assert "\n" not in msg and "MATANYONE_PLUGIN_PYTHON" in msg and "missing" in msg
 
 
-def test_open_panel_docks_beside_properties(fake_nuke, monkeypatch):
-    monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", sys.executable)
-    from nuke_bridge import panel
-
-    panel.register()
-    opened = panel.open_panel()
-    assert opened.widget == "nuke_bridge.panel.make_widget"
-    assert opened.pane == fake_nuke.getPaneFor("Properties.1")
-    assert fake_nuke.fake_calls("message") == []
-
-
 # ---- plate extraction -------------------------------------------------------------------
 
 def test_plate_from_selected_read(fake_nuke):

@@ -1,0 +1,127 @@
+"""The bridges with the real panel (`ui.show_panel`, offscreen Qt) and a stand-in worker
+client: the host's plate reaches the worker's open_plate, and a finished run comes back
+through the host."""
+import sys
+
+import pytest
+
+pytest.importorskip("Qt")
+widgets = pytest.importorskip("ui.panel.widgets")
+
+
+class FakeClient:
+    """Stands in for plugin.client.WorkerClient: records calls, answers open_plate."""
+
+    made = []
+
+    def __init__(self, python=None, on_notification=None):
+        self.calls = []
+        FakeClient.made.append(self)
+
+    def start(self):
+        return {"protocol_version": 1, "device": "cpu"}
+
+    def call_async(self, method, params, callback):
+        self.calls.append((method, dict(params)))
+        if method == "open_plate":
+            first, last = 1001, 1003
+            callback({"path": params["path"], "first": first, "last": last, "frames": [1001, 1002, 1003],
+                      "width": 96, "height": 64, "colourspace": params.get("colourspace")}, None)
+
+    def cancel(self):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def fake_worker(monkeypatch):
+    import plugin.client
+
+    FakeClient.made = []
+    monkeypatch.setattr(plugin.client, "WorkerClient", FakeClient)
+    monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", sys.executable)
+    return FakeClient
+
+
+def _calls(method):
+    return [p for c in FakeClient.made for m, p in c.calls if m == method]
+
+
+def test_nuke_pane_loads_the_selected_read_into_the_real_panel(qtbot, fake_nuke, fake_worker):
+    fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001,
+                        last=1003, colorspace="AlexaV3LogC", frame_mode="start at", frame="1")
+    from nuke_bridge import panel
+    from nuke_bridge.host import NukeHost
+
+    panel.register()
+    widget = panel.open_panel()
+    qtbot.addWidget(widget)
+    assert isinstance(widget.panel, widgets.Panel) and isinstance(widget.panel.host, NukeHost)
+    assert widget.panel.parent() is widget
+    qtbot.waitUntil(lambda: bool(_calls("open_plate")), timeout=5000)
+    assert _calls("open_plate")[0]["path"] == "/s/sh010.%04d.exr"
+    assert _calls("open_plate")[0]["colourspace"] == "ARRI LogC3 (EI800)"
+    qtbot.waitUntil(lambda: widget.panel.controller.plate is not None, timeout=5000)
+    assert widget.panel.controller.plate.frame_offset == -1000
+    import nukescripts
+
+    (docked,) = nukescripts.panels.shown
+    assert docked.pane == fake_nuke.getPaneFor("Properties.1") and docked.built is widget
+    assert panel.open_panel() is widget  # a second 'Matte selected Read' reuses the pane
+    assert len(nukescripts.panels.shown) == 1
+
+
+def test_nuke_finished_run_is_wired_back_on_the_main_thread(qtbot, fake_nuke, fake_worker, tmp_path):
+    fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001, last=1003)
+    from nuke_bridge import panel
+
+    panel.register()
+    widget = panel.open_panel()
+    qtbot.addWidget(widget)
+    controller = widget.panel.controller
+    qtbot.waitUntil(lambda: controller.plate is not None, timeout=5000)
+    controller.shot_path = str(tmp_path / "sh010.matanyone.json")
+    controller._finish("finished", {"outputs": {"hero": "matte/sh010_hero.####.exr"}})
+    assert fake_nuke.toNode("MatAnyone_sh010_hero_alpha") is None  # queued for Nuke's main thread
+    fake_nuke.fake_run_main_thread()
+    read = fake_nuke.toNode("MatAnyone_sh010_hero_alpha")
+    assert read["file"].value() == (tmp_path / "matte" / "sh010_hero.####.exr").as_posix()
+
+
+def test_nuke_mask_from_a_node_goes_to_the_panels_frame(qtbot, fake_nuke, fake_worker, tmp_path):
+    fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001,
+                        last=1003, frame_mode="offset", frame="10")
+    from nuke_bridge import panel
+
+    panel.register()
+    widget = panel.open_panel()
+    qtbot.addWidget(widget)
+    controller = widget.panel.controller
+    qtbot.waitUntil(lambda: controller.plate is not None, timeout=5000)
+    imported = []
+    controller.import_mask = lambda path: imported.append((path, controller.current_frame))
+    fake_nuke._nodes["Plate"]._selected = False
+    fake_nuke.fake_node("Grade", name="Roto1", selected=True)
+    fake_nuke.frame(1012)  # host frame 1012 = source frame 1002
+    path = panel.mask_from_selected()
+    assert imported == [(path, 1002)] and path.endswith("Roto1_mask.1012.exr")
+    fake_nuke.frame(1)
+    assert panel.mask_from_selected() is None
+    assert "outside the plate (1011-1013)" in fake_nuke.fake_calls("message")[-1][0]
+
+
+def test_resolve_window_opens_on_the_clip(qtbot, fake_resolve_module, fake_worker):
+    dvr = fake_resolve_module
+    media = dvr.MediaPoolItem("m1", "sh010", {"File Path": "/s/sh010.[1001-1100].exr", "FPS": "24",
+                                              "Start TC": "00:00:41:17", "Frames": "100"})
+    dvr.fake_project([[dvr.TimelineItem("a", "sh010", media, 86400, 3, 1001)]])
+    from resolve_bridge.host import ResolveHost
+    from resolve_bridge.launch import open_panel_window
+
+    window = open_panel_window(ResolveHost(dvr.scriptapp("Resolve")))
+    qtbot.addWidget(window)
+    assert window.windowTitle() == "MatAnyone - sh010" and window.parent() is None
+    qtbot.waitUntil(lambda: bool(_calls("open_plate")), timeout=5000)
+    assert _calls("open_plate")[0]["path"] == "/s/sh010.####.exr"
