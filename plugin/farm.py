@@ -124,7 +124,9 @@ def build_template(
     shots = list(dict.fromkeys(task.shot for task in tasks))
     if name is None:
         first = Path(shots[0]).stem
-        name = f"MatAnyone {first}" + (f" +{len(shots) - 1} shots" if len(shots) > 1 else "")
+        more = f" +{len(shots) - 1} shots" if len(shots) > 1 else ""
+        name = f"MatAnyone {first[:100]}{more}"
+    _check_literal(name, "--name")
     template: dict = {
         "specificationVersion": SPEC_VERSION,
         "name": name,

@@ -203,6 +203,7 @@ def test_a_broken_shot_file_stops_the_template_with_one_line_naming_it(three_sho
     (["--out", "{tmp}/job.yaml", "--gpu-memory", "-2"], "above 0"),
     (["--out", "{tmp}/job.yaml", "--device", " "], "--device is empty"),
     (["--out", "{tmp}/job.yaml", "--python", "{{{{Param.X}}}}"], "OpenJD reads as an expression"),
+    (["--out", "{tmp}/job.yaml", "--name", "x" * 200], "name must be at most 128 characters"),
 ])
 def test_bad_template_options_are_one_line_errors(tmp_path, capsys, args, message):
     shot = make_shot(tmp_path / "sh010", "sh010")
@@ -373,23 +374,55 @@ def test_farm_run_equals_local_runs_and_a_broken_shot_fails_only_its_tasks(tmp_p
     assert hero != prop  # two objects, two different mattes: the comparison can fail
 
 
-def test_a_retried_task_resumes_after_its_last_whole_frame(tmp_path, runnable):
-    shot = make_shot(tmp_path / "sh010", "sh010", objects=("hero",))
+def _break_frame(path: Path) -> bytes:
+    """Make a plate frame unreadable with the same size and time, so that a fixed plate
+    counts as unchanged (the pipeline's plate fingerprint is size + mtime); returns its bytes."""
+    st, data = path.stat(), path.read_bytes()
+    path.write_bytes(b"\0" * len(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return data
+
+
+def _mend_frame(path: Path, data: bytes) -> None:
+    st = path.stat()
+    path.write_bytes(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_a_retried_task_resumes_after_its_last_whole_frame(tmp_path, runnable, monkeypatch):
+    # The pipeline saves its engine state every frame here (by default every 10 s).
+    monkeypatch.setenv("MATANYONE_PLUGIN_CHECKPOINT_FRAMES", "1")
+    shot = make_shot(tmp_path / "sh010", "sh010", out_dir="matte_farm")
+    local = make_shot(tmp_path / "sh010", "sh010local", out_dir="matte_local")
     job = farm.write_template(farm.build_template([shot], device="cpu"), tmp_path / "job.yaml")
-    [first] = farm.run_locally(job, logs_dir=tmp_path / "logs1")
-    assert first.ok, first.log_path.read_text()
-    matte = tmp_path / "sh010" / "matte"
-    complete = _alpha_frames(matte, "sh010")
-    assert len(complete) == LAST - FIRST + 1
+    matte = tmp_path / "sh010" / "matte_farm"
 
-    # A worker that died after frame 1003: whole frames 1001-1003 on disk, the rest gone.
-    for frame in range(FIRST + 3, LAST + 1):
-        (matte / f"sh010_hero.{frame:04d}.exr").unlink()
-    kept = {f: os.stat(matte / f"sh010_hero.{f:04d}.exr") for f in range(FIRST, FIRST + 3)}
+    # First attempt of hero's task: the worker loses frame 1004 mid-task.
+    bad = tmp_path / "sh010" / "plates" / "plate.1004.exr"
+    data = _break_frame(bad)
+    [first] = farm.run_locally(job, only={"Object": "hero"}, logs_dir=tmp_path / "logs1")
+    assert not first.ok and "1004" in first.error, first.log_path.read_text()
+    done = sorted(p.name for p in matte.glob("sh010_hero.*.exr"))
+    assert done == [f"sh010_hero.{f}.exr" for f in range(FIRST, FIRST + 3)]  # whole frames only
+    kept = {name: os.stat(matte / name) for name in done}
+    _mend_frame(bad, data)
 
-    [retry] = farm.run_locally(job, logs_dir=tmp_path / "logs2")
+    # Meanwhile a sibling task (another object of the same shot) runs to the end.
+    [sibling] = farm.run_locally(job, only={"Object": "prop"}, logs_dir=tmp_path / "logs2")
+    assert sibling.ok, sibling.log_path.read_text()
+
+    # The scheduler retries hero's task: it continues after frame 1003.
+    [retry] = farm.run_locally(job, only={"Object": "hero"}, logs_dir=tmp_path / "logs3")
     assert retry.ok, retry.log_path.read_text()
-    for frame, before in kept.items():  # finished frames are not redone
-        after = os.stat(matte / f"sh010_hero.{frame:04d}.exr")
-        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), frame
-    assert _alpha_frames(matte, "sh010") == complete  # and the result is the uninterrupted one
+    for name, before in kept.items():  # finished frames are not redone
+        after = os.stat(matte / name)
+        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), name
+
+    # ...and the result is what an uninterrupted local run gives.
+    monkeypatch.delenv("MATANYONE_PLUGIN_CHECKPOINT_FRAMES")
+    for obj in ("hero", "prop"):
+        proc = _run_local(local, obj)
+        assert proc.returncode == 0, proc.stderr
+    farm_frames = _alpha_frames(matte, "sh010")
+    local_frames = _alpha_frames(tmp_path / "sh010" / "matte_local", "sh010local")
+    assert len(farm_frames) == 2 * (LAST - FIRST + 1) and farm_frames == local_frames
