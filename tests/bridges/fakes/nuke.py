@@ -21,12 +21,12 @@ _counters = {}
 _CLASS_KNOBS = {
     "Read": {"file": "", "proxy": "", "first": 1, "last": 1, "origfirst": 1, "origlast": 1,
              "frame_mode": "expression", "frame": "", "colorspace": "default (sRGB)",
-             "raw": False, "reload": None, "label": ""},
-    "Copy": {"from0": "rgba.alpha", "to0": "rgba.alpha", "label": ""},
-    "Write": {"file": "", "file_type": "", "channels": "rgb", "raw": False, "label": ""},
+             "raw": False, "reload": None},
+    "Copy": {"from0": "rgba.alpha", "to0": "rgba.alpha"},
+    "Write": {"file": "", "file_type": "", "channels": "rgb", "raw": False},
     "BackdropNode": {"label": "", "xpos": 0, "ypos": 0, "bdwidth": 200, "bdheight": 200,
                      "note_font_size": 14},
-    "Grade": {"label": ""},
+    "Grade": {},  # any node whose alpha can be a mask
     "Root": {"colorManagement": "Nuke", "OCIO_config": "nuke-default", "customOCIOConfigPath": "",
              "proxy": False, "first_frame": 1, "last_frame": 100},
 }
@@ -38,9 +38,6 @@ class Knob(object):
 
     def __init__(self, node, name, value):
         self._node, self._name, self._value = node, name, value
-
-    def name(self):  # nuke.Knob.name
-        return self._name
 
     def value(self):  # nuke.Knob.value (Array_Knob / String_Knob / Enumeration_Knob)
         return self._value
@@ -87,7 +84,7 @@ class Node(object):
         self._inputs[i] = node
         return True
 
-    def input(self, i):  # nuke.Node.input
+    def input(self, i):  # nuke.Node.input (the tests read the wiring back with it)
         return self._inputs.get(i)
 
     def xpos(self):  # nuke.Node.xpos
