@@ -39,6 +39,8 @@ MOVIE_SUFFIXES = (".mov", ".mp4", ".m4v", ".mxf", ".mkv", ".avi")
 AUTO_HR_PIXELS = 1920 * 1080 // 2
 WORST_FRAMES = 3
 OUTPUT_FILES = ("metrics.json", "metrics.csv", "report.png")
+# Metadata named in the terminal summary (metrics.json keeps every "matanyone*" attribute).
+SUMMARY_METADATA = ("weights", "version", "software", "precision", "device")
 
 
 class EvalError(UserError):
@@ -144,9 +146,10 @@ class EvalResult:
             lines.append(f"  dtSSD over frame pairs only (t>=1): {self.dtssd_after_first:.2f}")
         worst = ", ".join(f"{f} ({self.per_frame['mad'][self.frames.index(f)]:.2f})" for f in self.worst_frames())
         lines.append(f"  worst frames by MAD: {worst}")
-        if self.prediction_metadata:
-            lines.append("  prediction made by: " + ", ".join(f"{k}={v}" for k, v in
-                                                              sorted(self.prediction_metadata.items())))
+        made_by = {k: v for k, v in self.prediction_metadata.items()
+                   if any(word in k.lower() for word in SUMMARY_METADATA)}
+        if made_by:
+            lines.append("  prediction made by: " + ", ".join(f"{k}={v}" for k, v in sorted(made_by.items())))
         lines.extend(f"  note: {n}" for n in self.notes)
         if out_dir:
             lines.append(f"  report: {os.path.join(out_dir, 'report.png')} (+ metrics.json, metrics.csv)")
