@@ -18,9 +18,9 @@ import nuke
 from ui.host import PlateRef
 
 try:
-    from plugin.errors import ColorError, PlateError
+    from plugin.errors import PlateError
 except ImportError:  # pragma: no cover - only when a studio copies nuke_bridge alone
-    ColorError = PlateError = ValueError  # type: ignore
+    PlateError = ValueError  # type: ignore
 
 # nuke-default colourspace names (Nuke colour management) -> the OCIO built-in studio
 # config's names, which `plugin.color` understands. Nuke's log curves carry no gamut, so
@@ -83,18 +83,24 @@ def frame_offset(node) -> int:
 
 
 def ocio_setup() -> Tuple[bool, Optional[str]]:
-    """(uses OCIO, config path or URI or None) from the script's root colour knobs."""
+    """(names come from an OCIO config, its path or URI or None) from the root colour knobs.
+
+    Nuke colour management and OCIO's `nuke-default` config both use nuke-default names,
+    which are mapped to the built-in config's names instead.
+    """
     root = nuke.root()
     if str(root["colorManagement"].value()) != "OCIO":
         return False, None
     if os.environ.get("OCIO"):
         return True, os.environ["OCIO"]
     config = str(root["OCIO_config"].value())
+    if config == "nuke-default":
+        return False, None
     if config == "custom":
         return True, os.path.expandvars(str(root["customOCIOConfigPath"].value())) or None
     if config.startswith(_NUKE_BUILTIN_PREFIX):
         return True, "ocio://" + config[len(_NUKE_BUILTIN_PREFIX):]
-    # nuke-default, aces_1.x: their names are aliases in OCIO's built-in studio config.
+    # aces_1.x: their names are aliases in OCIO's built-in studio config.
     return True, None
 
 

@@ -77,7 +77,7 @@ def mask_from_selected():
     if len(nodes) != 1:
         nuke.message("MatAnyone: select the one node whose alpha is the mask, then run this again.")
         return None
-    controller = getattr(getattr(_WIDGETS[-1], "panel", None), "controller", None) if _WIDGETS else None
+    controller = getattr(getattr(_live_widget(), "panel", None), "controller", None)
     plate = getattr(controller, "plate", None)
     if plate is None:
         nuke.message("MatAnyone: open the panel on the plate first (Matte selected Read), then take the mask.")

@@ -166,6 +166,15 @@ def test_nuke_default_names_exist_in_ocio_builtin_config():
     assert config.getColorSpace("ACES - ACEScg").getName() == "ACEScg"
 
 
+def test_ocio_mode_with_nuke_default_config_maps_names(fake_nuke):
+    fake_nuke.root()["colorManagement"].setValue("OCIO")
+    _read(fake_nuke, colorspace="default (sRGB)")
+    from nuke_bridge.host import NukeHost
+
+    plate = NukeHost().selected_plate()
+    assert (plate.colourspace, plate.ocio_config) == ("sRGB Encoded Rec.709 (sRGB)", None)
+
+
 def test_proxy_mode_reads_the_full_resolution_file(fake_nuke):
     fake_nuke.root()["proxy"].setValue(True)
     _read(fake_nuke, proxy="/shots/sh010/proxy/sh010.%04d.jpg")

@@ -134,8 +134,10 @@ def toNode(s):  # nuke.toNode
     return _nodes.get(s)
 
 
-def filename(node, i=None):  # nuke.filename (proxy off: the 'file' knob, TCL already evaluated)
+def filename(node, i=None):  # nuke.filename: follows root.proxy (the proxy file when proxy mode is on)
     calls.append(("filename", (node.name(),)))
+    if _root[0]["proxy"].value() and node["proxy"].value():
+        return node["proxy"].value()
     return node["file"].value()
 
 
