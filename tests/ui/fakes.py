@@ -91,9 +91,8 @@ class FakeWorkerClient:
                 callback(result, None)
 
     def _m_open_plate(self, path, colourspace=None, ocio_config=None):
-        return {"path": path, "frames": self.frames, "first": self.frames[0], "last": self.frames[-1],
-                "width": self.width, "height": self.height, "colourspace": colourspace or "sRGB",
-                "displays": self.displays, "fps": 24.0}
+        return {"path": path, "frames": len(self.frames), "first": self.frames[0], "last": self.frames[-1],
+                "width": self.width, "height": self.height, "colourspace": colourspace or "sRGB", "fps": 24.0}
 
     def _m_read_frame(self, frame, display=None, view=None, exposure=0.0, gamma=1.0, downscale=1):
         w, h = self.width // downscale, self.height // downscale
@@ -105,7 +104,8 @@ class FakeWorkerClient:
         path = os.path.join(self._dir, f"frame.{frame}.{downscale}.rgba")
         with open(path, "wb") as fh:
             fh.write(bytes(data))
-        return {"path": path, "width": w, "height": h, "format": "rgba8"}
+        return {"path": path, "width": w, "height": h, "format": "rgba8", "frame": frame,
+                "displays": self.displays}
 
     def _m_sam_embed(self, frame, **_kw):
         return {"handle": f"embed-{frame}"}
@@ -151,4 +151,5 @@ class FakeWorkerClient:
                 self.on_notification("progress", {"frame": frame, "done": i, "total": total,
                                                   "fps": i / max(elapsed, 1e-6),
                                                   "eta_s": (total - i) * elapsed / i, "preview_path": path})
-        callback({"outputs": {"object1": "/tmp/matte/sh010_object1.####.exr"}, "frames": total}, None)
+        callback({"status": "done", "outputs": {"object1": "/tmp/matte/sh010_object1.####.exr"},
+                  "frames": [self.frames[0], self.frames[-1]]}, None)

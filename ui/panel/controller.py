@@ -89,6 +89,7 @@ class PanelController:
         self._starting = False
         self._pending: List[Tuple[str, dict, Callable, Callable]] = []
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="panel-io")
+        self._closed = False
         self._listeners: List[Callable] = []
         self.plate: Optional[PlateInfo] = None
         self.plate_ref = None
@@ -108,7 +109,9 @@ class PanelController:
         self._sam: Dict[Tuple[int, int], SamState] = {}
         self._sam_handles: Dict[int, str] = {}
         self._sam_seq = 0
-        self.frames = FrameCache(self._fetch_frame, self._frame_ready)
+        # One frame asked at a time: the worker drops a waiting read_frame when a newer one
+        # arrives, so a second request in flight would only cancel the first.
+        self.frames = FrameCache(self._fetch_frame, self._frame_ready, max_in_flight=1, prefetch=2)
         self.previews = PreviewCache()
         self.running = False
         self._cancel_requested = False
@@ -142,6 +145,8 @@ class PanelController:
     def _call(self, method: str, params: dict, on_result: Callable, on_error: Optional[Callable] = None) -> None:
         """Ask the worker without blocking; `on_result`/`on_error` run on the UI thread."""
         on_error = on_error or (lambda err: self._error_from(err, method))
+        if self._closed:
+            return
         if self._hello is None:
             self._pending.append((method, params, on_result, on_error))
             self._start_worker()
@@ -171,7 +176,7 @@ class PanelController:
                 client = self._client or self._make_client()
                 hello = client.start()
             except Exception as err:  # noqa: BLE001
-                self._post(lambda: self._worker_failed(err))
+                self._post(lambda e=err: self._worker_failed(e))
                 return
             self._post(lambda: self._worker_ready(client, hello))
         threading.Thread(target=start, name="panel-worker-start", daemon=True).start()
@@ -205,13 +210,17 @@ class PanelController:
         elif method == "frame_done":
             self._emit("frame_done", params)
 
+    def _submit(self, fn) -> None:
+        """Run `fn` on the I/O pool (disk reads/writes); nothing once the panel is closed."""
+        if not self._closed:
+            self._pool.submit(fn)
+
     def close(self) -> None:
+        self._closed = True
+        self._listeners = []
         client, self._client = self._client, None
-        if client is not None:
-            try:
-                client.close()
-            except Exception:  # noqa: BLE001 - closing a dead worker is fine
-                pass
+        if client is not None:  # the worker's shutdown may take seconds: not on the UI thread
+            threading.Thread(target=_quietly(client.close), name="panel-worker-close").start()
         self._pool.shutdown(wait=False)
 
     # ------------------------------------------------------------------ plate
@@ -239,7 +248,10 @@ class PanelController:
         self._emit("status", f"Opening {os.path.basename(path)}…")
 
         def opened(result):
-            frames = [int(f) for f in result.get("frames") or range(int(result["first"]), int(result["last"]) + 1)]
+            frames = result.get("frames")
+            if not isinstance(frames, list):  # the worker sends a count; numbers run first..last
+                frames = range(int(result["first"]), int(result["last"]) + 1)
+            frames = [int(f) for f in frames]
             lo = first if first is not None else frames[0]
             hi = last if last is not None else frames[-1]
             frames = [f for f in frames if lo <= f <= hi] or frames
@@ -322,15 +334,25 @@ class PanelController:
                     image = self._load_image(result["path"], int(result["width"]), int(result["height"]),
                                              result.get("format", "rgba8"))
                 except Exception as err:  # noqa: BLE001
-                    self._post(lambda: (done(frame, view_key, None), self._error_from(err, f"frame {frame}")))
+                    self._post(lambda e=err: (done(frame, view_key, None), self._error_from(e, f"frame {frame}")))
                     return
                 self._post(lambda: done(frame, view_key, image))
-            self._pool.submit(load)
+            if result.get("displays") and self.plate is not None and not self.plate.displays:
+                self._set_displays(result["displays"])
+            self._submit(load)
 
         def failed(err):
             done(frame, view_key, None)
-            self._error_from(err, f"reading frame {frame}")
+            if "superseded" not in str(err):  # the worker dropped it for a newer frame: not an error
+                self._error_from(err, f"reading frame {frame}")
         self._call("read_frame", params, got, failed)
+
+    def _set_displays(self, displays) -> None:
+        """The OCIO config's displays and views, as the worker reports them with a frame."""
+        if isinstance(displays, list):
+            displays = {d: [] for d in displays}
+        self.plate.displays = {str(k): list(v or []) for k, v in displays.items()}
+        self._emit("displays", self.plate.displays)
 
     def _frame_ready(self, frame: int, image) -> None:
         self._emit("frame", {"frame": frame, "image": image})
@@ -552,10 +574,10 @@ class PanelController:
                 try:
                     mask = self.masks.load(file_path, width, height)
                 except Exception as err:  # noqa: BLE001
-                    self._post(lambda: self._error_from(err, f"importing {file_path}"))
+                    self._post(lambda e=err: self._error_from(e, f"importing {file_path}"))
                     return
                 self._post(lambda: loaded(mask))
-            self._pool.submit(work)
+            self._submit(work)
 
         if path.lower().endswith((".exr", ".dpx", ".tif", ".tiff")) and not self.masks.can_read(path):
             self._call("read_mask", {"path": path, "width": width, "height": height},
@@ -610,10 +632,10 @@ class PanelController:
                 try:
                     mask = self.masks.load(result["mask_path"], self.plate.width, self.plate.height)
                 except Exception as err:  # noqa: BLE001
-                    self._post(lambda: failed(err))
+                    self._post(lambda e=err: failed(e))
                     return
                 self._post(lambda: done(mask))
-            self._pool.submit(work)
+            self._submit(work)
 
         def done(mask):
             if seq != self._sam_seq:
@@ -655,7 +677,7 @@ class PanelController:
         mask_dir = os.path.join(os.path.dirname(os.path.abspath(shot_path)), "masks")
         stem = shotdoc.plate_stem(self.plate.path)
         objects = [shotdoc.ShotObject(o.id, o.name, {f: os.path.join(mask_dir, f"{stem}_{_safe(o.name)}.{f}.png")
-                                                     for f in sorted(o.masks)})
+                                                     for f in sorted(o.masks)}, o.colour)
                    for o in self.objects if o.masks]
         p = self.plate
         return shotdoc.ShotDoc(plate_path=p.path, first=p.first, last=p.last, colourspace=p.colourspace,
@@ -678,7 +700,7 @@ class PanelController:
                     self.masks.save(mask, path)
                 shotdoc.save(doc, shot_path)
             except Exception as err:  # noqa: BLE001
-                self._post(lambda: self._error_from(err, f"saving {shot_path}"))
+                self._post(lambda e=err: self._error_from(e, f"saving {shot_path}"))
                 return
 
             def saved():
@@ -687,7 +709,7 @@ class PanelController:
                 if then is not None:
                     then(shot_path)
             self._post(saved)
-        self._pool.submit(work)
+        self._submit(work)
 
     def load_shot(self, shot_path: str) -> None:
         """Open a shot file: its plate, objects, keyframe masks and settings."""
@@ -705,6 +727,7 @@ class PanelController:
             for item in doc.objects:
                 obj = self.add_object(item.name)
                 obj.id = item.id
+                obj.colour = item.colour or obj.colour
                 self._next_id = max(self._next_id, item.id + 1)
             self.selected_id = self.objects[0].id if self.objects else None
             self._emit("objects", self.objects)
@@ -717,7 +740,7 @@ class PanelController:
                         for frame, path in item.keyframes.items():
                             loaded.append((item.id, frame, self.masks.load(path, width, height)))
                 except Exception as err:  # noqa: BLE001
-                    self._post(lambda: self._error_from(err, f"loading masks of {shot_path}"))
+                    self._post(lambda e=err: self._error_from(e, f"loading masks of {shot_path}"))
                     return
 
                 def put():
@@ -729,7 +752,7 @@ class PanelController:
                     self._emit("mask", {"obj_id": None, "frame": None, "rect": None})
                     self._emit("shot_loaded", self.shot_path)
                 self._post(put)
-            self._pool.submit(work)
+            self._submit(work)
         self.open_plate(doc.plate_path, colourspace=doc.colourspace, first=doc.first, last=doc.last,
                         frame_offset=doc.frame_offset, ocio_config=doc.ocio_config, on_opened=opened)
 
@@ -765,8 +788,6 @@ class PanelController:
                 self._finish("cancelled", {})
                 return
             params = {"shot_path": shot_path}
-            if self.run_settings.direction != "both":
-                params["direction"] = self.run_settings.direction
             self._emit("run_state", "running")
             self._run_started = time.monotonic()
             self._call("run_shot", params, lambda result: self._finish("finished", result), self._run_failed)
@@ -796,10 +817,16 @@ class PanelController:
 
     def _finish(self, state: str, result: dict) -> None:
         self.running = False
-        self.last_outputs = dict((result or {}).get("outputs") or {})
+        result = result or {}
+        if result.get("status") == "cancelled":
+            state = "cancelled"
+        self.last_outputs = dict(result.get("outputs") or {})
+        if state == "cancelled":
+            self._emit("status", "Cancelled: whole frames written so far are kept; Run again resumes.")
         self._emit("run_state", state)
         if state == "finished":
-            self._emit("status", "Finished: " + ", ".join(f"{k} -> {v}" for k, v in self.last_outputs.items()))
+            note = "already up to date: " if result.get("status") == "up-to-date" else "Finished: "
+            self._emit("status", note + ", ".join(f"{k} -> {v}" for k, v in self.last_outputs.items()))
             if self.host is not None and self.last_outputs:
                 ref = self.plate_ref or _plate_ref_for(self.plate)
                 try:
@@ -822,7 +849,7 @@ class PanelController:
                 except Exception:  # noqa: BLE001 - a missed preview is not worth an error
                     return
                 self._post(lambda: self._preview_ready(frame, image))
-            self._pool.submit(work)
+            self._submit(work)
 
     def _preview_ready(self, frame: int, image) -> None:
         self.previews.put(frame, image)

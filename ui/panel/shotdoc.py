@@ -38,7 +38,7 @@ class RunSettings:
     output_path: str = ""        # "" = beside the plate: matte/<stem>_{object}.####.exr
     dtype: str = "half"
     channels: str = "A"
-    direction: str = "both"      # both | forward | backward (sent to run_shot, not stored in v1)
+    direction: str = "both"      # both | forward | backward: which way the matte travels from keyframes
 
 
 @dataclass
@@ -46,6 +46,7 @@ class ShotObject:
     id: int
     name: str
     keyframes: Dict[int, str] = field(default_factory=dict)  # source frame -> mask path (absolute)
+    colour: Optional[str] = None                               # "#rrggbb" in the panel
 
 
 @dataclass
@@ -98,7 +99,11 @@ def _abs(path: str, base: str) -> str:
 
 
 def to_json(doc: ShotDoc, shot_path: str) -> dict:
-    """The v1 document, key order as DESIGN.md; paths relative to the shot file."""
+    """The v1 document, key order as DESIGN.md; paths relative to the shot file.
+
+    `direction` and an object's `colour` (three floats 0-1) are the optional additions that
+    `plugin.shot` reads; everything else is DESIGN's example key for key.
+    """
     base = os.path.dirname(os.path.abspath(shot_path))
     run = doc.run
     out = run.output_path or default_output_pattern(doc.plate_path)
@@ -108,16 +113,30 @@ def to_json(doc: ShotDoc, shot_path: str) -> dict:
                   "colourspace": doc.colourspace, "ocio_config": doc.ocio_config,
                   "frame_offset": int(doc.frame_offset)},
         "network_input": {"display": doc.display, "view": doc.view},
-        "objects": [{"id": int(o.id), "name": o.name,
-                     "keyframes": {str(f): _rel(p, base) for f, p in sorted(o.keyframes.items())}}
-                    for o in doc.objects],
+        "objects": [_object_json(o, base) for o in doc.objects],
         "mask_cleanup": {"dilate": int(run.dilate), "erode": int(run.erode)},
         "engine": {"weights": run.weights, "warmup": int(run.warmup), "mem_every": int(run.mem_every),
                    "max_mem_frames": int(run.max_mem_frames), "top_k": int(run.top_k),
                    "precision": run.precision, "device": run.device,
                    "max_internal_size": run.max_internal_size},
         "output": {"path": _rel(out, base), "dtype": run.dtype, "channels": run.channels},
+        "direction": run.direction,
     }
+
+
+def _object_json(obj: ShotObject, base: str) -> dict:
+    out = {"id": int(obj.id), "name": obj.name,
+           "keyframes": {str(f): _rel(p, base) for f, p in sorted(obj.keyframes.items())}}
+    if obj.colour:
+        hexa = obj.colour.lstrip("#")
+        out["colour"] = [round(int(hexa[i:i + 2], 16) / 255.0, 4) for i in (0, 2, 4)]
+    return out
+
+
+def _colour_hex(value) -> Optional[str]:
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        return None
+    return "#" + "".join("%02x" % max(0, min(255, int(round(float(c) * 255)))) for c in value)
 
 
 def save(doc: ShotDoc, shot_path: str) -> str:
@@ -159,9 +178,11 @@ def load(shot_path: str) -> ShotDoc:
             device=eng.get("device", "auto"), max_internal_size=eng.get("max_internal_size"),
             dilate=int(clean.get("dilate", 10)), erode=int(clean.get("erode", 10)),
             output_path=_abs(out["path"], base) if out.get("path") else "",
-            dtype=out.get("dtype", "half"), channels=out.get("channels", "A"))
+            dtype=out.get("dtype", "half"), channels=out.get("channels", "A"),
+            direction=str(data.get("direction") or "forward"))
         objects = [ShotObject(id=int(o["id"]), name=str(o.get("name") or f"object {o['id']}"),
-                              keyframes={int(f): _abs(p, base) for f, p in (o.get("keyframes") or {}).items()})
+                              keyframes={int(f): _abs(p, base) for f, p in (o.get("keyframes") or {}).items()},
+                              colour=_colour_hex(o.get("colour")))
                    for o in data.get("objects") or []]
         return ShotDoc(plate_path=_abs(plate["path"], base), first=int(plate["first"]), last=int(plate["last"]),
                        colourspace=plate.get("colourspace"), ocio_config=plate.get("ocio_config"),

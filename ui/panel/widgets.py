@@ -302,6 +302,9 @@ class Panel(QtWidgets.QWidget):
         self.run_box.load_settings()
         self.plateOpened.emit(plate.path)
 
+    def _ev_displays(self, displays) -> None:
+        self._fill_displays(displays)
+
     def _fill_displays(self, displays) -> None:
         self.display.blockSignals(True)
         self.display.clear()
