@@ -1,0 +1,101 @@
+"""Device and precision choice, in one place.
+
+`pick_device("auto")` takes CUDA, then Apple MPS, then the CPU, and logs what it chose;
+an explicit name ("cpu", "cuda", "cuda:1", "mps") is used as given or refused with a one-line
+error. `autocast(device, precision)` is the only place where reduced precision is switched on.
+
+Precision modes (the official drivers run autocast by default; our default is fp32):
+
+- ``fp32``: autocast off; reproduces the official fp32 outputs (the parity fixtures).
+- ``bf16`` / ``fp16``: `torch.autocast` with that dtype, with the official fp32 islands kept
+  (sensory GRU transforms, object summariser MLPs and pooling, the final alpha conv, the
+  attention-mask aggregation). Measured deviation of alpha from fp32 on
+  ``parity_single.npz`` (stand-in weights "demo", 270x480, 30 frames, CPU): see
+  docs/engine.md ("Precision"); bf16 on CPU: max |d alpha| 0.031, mean 0.0047.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import torch
+
+from .errors import DeviceError
+
+log = logging.getLogger("matanyone_engine")
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def pick_device(spec: str | torch.device = "auto") -> torch.device:
+    """The torch device to run on.
+
+    Args:
+        spec: "auto" (CUDA, then MPS, then CPU), or an explicit device name / torch.device.
+
+    Returns:
+        torch.device; the choice is logged on the "matanyone_engine" logger.
+    """
+    if isinstance(spec, torch.device):
+        spec = str(spec)
+    name = (spec or "auto").strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            device = torch.device("cuda")
+        elif _mps_available():
+            device = torch.device("mps")
+        else:
+            device = torch.device("cpu")
+        log.info("device: auto chose %s", describe(device))
+        return device
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise DeviceError(f"device {spec!r} is not a device name; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {spec!r}: CUDA is not available on this machine; use device auto or cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise DeviceError(f"device {spec!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type == "mps":
+        if not _mps_available():
+            raise DeviceError(f"device {spec!r}: Apple MPS is not available on this machine; use device auto or cpu")
+    elif device.type != "cpu":
+        raise DeviceError(f"device {spec!r} is not supported; use auto, cpu, cuda, cuda:N or mps")
+    log.info("device: %s", describe(device))
+    return device
+
+
+def describe(device: torch.device) -> str:
+    """A one-line description of a device for logs and `info` output."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads)"
+    return str(device)
+
+
+def check_precision(precision: str) -> str:
+    """The precision name, checked; raises DeviceError for an unknown one."""
+    if precision not in PRECISIONS:
+        raise DeviceError(f"precision {precision!r} is not known; use one of {', '.join(PRECISIONS)}")
+    return precision
+
+
+def autocast(device: torch.device, precision: str):
+    """Context manager: autocast for bf16/fp16, nothing for fp32."""
+    dtype = PRECISIONS[check_precision(precision)]
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def fp32_island(x: torch.Tensor):
+    """Context manager that turns autocast off (the official fp32 islands)."""
+    return torch.autocast(device_type=x.device.type, enabled=False)

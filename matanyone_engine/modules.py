@@ -1,0 +1,300 @@
+"""Building blocks of the MatAnyone network, named so the official state dict loads strictly.
+
+Shapes in comments: B batch (1), C channels, H x W a feature map. Every block here works on
+4-D (B, C, H, W) maps: the engine runs one object per call, which is what the official
+single-object network does with its (B, N=1, C, H, W) maps.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .device import fp32_island
+
+
+# ---------------------------------------------------------------- ResNet parts
+class Bottleneck(nn.Module):
+    """ResNet-50 bottleneck (v1.5: stride on the 3x3)."""
+
+    def __init__(self, inplanes: int, width: int, stride: int = 1):
+        super().__init__()
+        out = width * 4
+        self.conv1 = nn.Conv2d(inplanes, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out)
+        self.downsample = None
+        if stride != 1 or inplanes != out:
+            self.downsample = nn.Sequential(nn.Conv2d(inplanes, out, 1, stride=stride, bias=False), nn.BatchNorm2d(out))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        r = x if self.downsample is None else self.downsample(x)
+        return F.relu(y + r)
+
+
+class BasicBlock(nn.Module):
+    """ResNet-18 basic block."""
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = None
+        if stride != 1 or inplanes != planes:
+            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        r = x if self.downsample is None else self.downsample(x)
+        return F.relu(y + r)
+
+
+def _layer(block, inplanes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
+    expansion = 4 if block is Bottleneck else 1
+    layers = [block(inplanes, planes, stride)]
+    layers += [block(planes * expansion, planes) for _ in range(blocks - 1)]
+    return nn.Sequential(*layers)
+
+
+class PixelEncoder(nn.Module):
+    """ResNet-50 up to layer3. (B,3,Hp,Wp) normalised image -> (f16, f8, f4, f2, f1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.res2 = _layer(Bottleneck, 64, 64, 3, 1)
+        self.layer2 = _layer(Bottleneck, 256, 128, 4, 2)
+        self.layer3 = _layer(Bottleneck, 512, 256, 6, 2)
+
+    def forward(self, image):
+        f2 = F.relu(self.bn1(self.conv1(image)))
+        f4 = self.res2(F.max_pool2d(f2, 3, 2, 1))
+        f8 = self.layer2(f4)
+        f16 = self.layer3(f8)
+        return f16, f8, f4, f2, image
+
+
+# ---------------------------------------------------------------- shared blocks
+class CAResBlock(nn.Module):
+    """Two 3x3 convs with ECA channel attention and an identity residual (in == out)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(dim, dim, 3, padding=1)
+        self.conv2 = nn.Conv2d(dim, dim, 3, padding=1)
+        t = int((abs(math.log2(dim)) + 1) // 2)
+        k = t if t % 2 else t + 1
+        self.conv = nn.Conv1d(1, 1, k, padding=(k - 1) // 2, bias=False)
+
+    def forward(self, x):
+        y = self.conv2(F.relu(self.conv1(F.relu(x))))
+        b, c = y.shape[:2]
+        w = F.adaptive_avg_pool2d(y, 1).view(b, 1, c)
+        w = self.conv(w).transpose(-1, -2).unsqueeze(-1).sigmoid()
+        return y * w + x
+
+
+class GroupResBlock(nn.Module):
+    """conv2(relu(conv1(relu(g)))) + (1x1 downsample(g) when in != out, else g)."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.downsample = nn.Conv2d(in_dim, out_dim, 1) if in_dim != out_dim else None
+        self.conv1 = nn.Conv2d(in_dim, out_dim, 3, padding=1)
+        self.conv2 = nn.Conv2d(out_dim, out_dim, 3, padding=1)
+
+    def forward(self, g):
+        out = self.conv2(F.relu(self.conv1(F.relu(g))))
+        return out + (g if self.downsample is None else self.downsample(g))
+
+
+class Distributor(nn.Module):
+    """x_transform(x) + g_transform(g)."""
+
+    def __init__(self, x_dim: int, g_dim: int, out_dim: int):
+        super().__init__()
+        self.x_transform = nn.Conv2d(x_dim, out_dim, 1)
+        self.g_transform = nn.Conv2d(g_dim, out_dim, 1)
+
+    def forward(self, x, g):
+        return self.x_transform(x) + self.g_transform(g)
+
+
+class FeatureFusionBlock(nn.Module):
+    """Fuse an image feature map x into an object map g, then two CAResBlocks."""
+
+    def __init__(self, x_dim: int, g_dim: int, out_dim: int):
+        super().__init__()
+        self.distributor = Distributor(x_dim, g_dim, out_dim)
+        self.block1 = CAResBlock(out_dim)
+        self.block2 = CAResBlock(out_dim)
+
+    def forward(self, x, g):
+        return self.block2(self.block1(self.distributor(x, g)))
+
+
+def gru_update(h: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+    """h' = sigmoid(v0) * h * (1 - sigmoid(v1)) + sigmoid(v1) * tanh(v2); values (B, 3C, H, W)."""
+    dim = values.shape[1] // 3
+    forget = torch.sigmoid(values[:, :dim])
+    update = torch.sigmoid(values[:, dim:dim * 2])
+    new = torch.tanh(values[:, dim * 2:])
+    return forget * h * (1 - update) + update * new
+
+
+class SensoryDeepUpdater(nn.Module):
+    """The value encoder's sensory update: 3x3 conv on cat(value, sensory) in fp32, then GRU."""
+
+    def __init__(self, value_dim: int, sensory_dim: int):
+        super().__init__()
+        self.transform = nn.Conv2d(value_dim + sensory_dim, sensory_dim * 3, 3, padding=1)
+
+    def forward(self, g, h):
+        with fp32_island(g):
+            g, h = g.float(), h.float()
+            return gru_update(h, self.transform(torch.cat([g, h], 1)))
+
+
+class SensoryUpdaterFullscale(nn.Module):
+    """The decoder's sensory update from all five decoder scales."""
+
+    def __init__(self, dims, mid_dim: int, sensory_dim: int):
+        super().__init__()
+        self.g16_conv = nn.Conv2d(dims[0], mid_dim, 1)
+        self.g8_conv = nn.Conv2d(dims[1], mid_dim, 1)
+        self.g4_conv = nn.Conv2d(dims[2], mid_dim, 1)
+        self.g2_conv = nn.Conv2d(dims[3], mid_dim, 1)
+        self.g1_conv = nn.Conv2d(dims[4], mid_dim, 1)
+        self.transform = nn.Conv2d(mid_dim + sensory_dim, sensory_dim * 3, 3, padding=1)
+
+    def forward(self, p16, p8, p4, p2, p1, h):
+        g = (self.g16_conv(p16) + self.g8_conv(F.avg_pool2d(p8, 2)) + self.g4_conv(F.avg_pool2d(p4, 4))
+             + self.g2_conv(F.avg_pool2d(p2, 8)) + self.g1_conv(F.avg_pool2d(p1, 16)))
+        with fp32_island(g):
+            g, h = g.float(), h.float()
+            return gru_update(h, self.transform(torch.cat([g, h], 1)))
+
+
+# ---------------------------------------------------------------- positional encoding
+class SinePE(nn.Module):
+    """2-D sine positional encoding; `inv_freq` is a persistent buffer (it is in the checkpoint).
+
+    Channels [0, dim) encode x (width), [dim, 2*dim) encode y (height), each as interleaved
+    (sin, cos) pairs of pos / (last + 1e-6) * scale * inv_freq.
+    """
+
+    def __init__(self, channels: int = 256, scale: float = 32.0, temperature: float = 128.0):
+        super().__init__()
+        self.dim = int(math.ceil(channels / 4) * 2)
+        self.scale = scale
+        inv_freq = 1.0 / (temperature ** (torch.arange(0, self.dim, 2).float() / self.dim))
+        self.register_buffer("inv_freq", inv_freq)
+        self._cache: tuple | None = None
+
+    def forward(self, h: int, w: int, dtype: torch.dtype) -> torch.Tensor:
+        """(h, w, 2*dim) encoding, cached by (h, w, dtype, device)."""
+        key = (h, w, dtype, self.inv_freq.device, self.inv_freq.data_ptr())
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        pos_y = torch.arange(h, device=self.inv_freq.device, dtype=self.inv_freq.dtype)
+        pos_x = torch.arange(w, device=self.inv_freq.device, dtype=self.inv_freq.dtype)
+        pos_y = pos_y / (pos_y[-1] + 1e-6) * self.scale
+        pos_x = pos_x / (pos_x[-1] + 1e-6) * self.scale
+        emb_y = _sin_cos(torch.einsum("i,j->ij", pos_y, self.inv_freq)).unsqueeze(1)
+        emb_x = _sin_cos(torch.einsum("i,j->ij", pos_x, self.inv_freq))
+        emb = torch.zeros((h, w, self.dim * 2), device=self.inv_freq.device, dtype=dtype)
+        emb[:, :, :self.dim] = emb_x
+        emb[:, :, self.dim:] = emb_y
+        self._cache = (key, emb)
+        return emb
+
+
+def _sin_cos(x: torch.Tensor) -> torch.Tensor:
+    return torch.stack((x.sin(), x.cos()), dim=-1).flatten(-2, -1)
+
+
+# ---------------------------------------------------------------- transformer parts
+class CrossAttention(nn.Module):
+    """Queries x read from mem: q = norm(x) + x_pe, k = mem + mem_pe, v = mem; out = norm(x) + attn."""
+
+    def __init__(self, dim: int, heads: int, norm: bool):
+        super().__init__()
+        self.cross_attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.norm = nn.LayerNorm(dim) if norm else None
+
+    def forward(self, x, mem, x_pe, mem_pe, attn_mask=None):
+        if self.norm is not None:
+            x = self.norm(x)
+        out = self.cross_attn(x + x_pe, mem + mem_pe, mem, attn_mask=attn_mask, need_weights=False)[0]
+        return x + out
+
+
+class SelfAttention(nn.Module):
+    """xn = norm(x); q = k = xn + pe; v = xn; out = xn + attn."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x, pe):
+        x = self.norm(x)
+        q = x + pe
+        return x + self.self_attn(q, q, x)[0]
+
+
+class FFN(nn.Module):
+    """Pre-norm feed-forward: x + linear2(relu(linear1(norm(x))))."""
+
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.linear1 = nn.Linear(dim, hidden)
+        self.linear2 = nn.Linear(hidden, dim)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x):
+        return x + self.linear2(F.relu(self.linear1(self.norm(x))))
+
+
+class PixelFFN(nn.Module):
+    """A CAResBlock on the attended pixel map (tokens back to a (B, C, h, w) map)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.conv = CAResBlock(dim)
+
+    def forward(self, pixel_flat, h: int, w: int):
+        b, _, c = pixel_flat.shape
+        return self.conv(pixel_flat.view(b, h, w, c).permute(0, 3, 1, 2).contiguous())
+
+
+class QueryTransformerBlock(nn.Module):
+    def __init__(self, dim: int, heads: int, ff_dim: int):
+        super().__init__()
+        self.read_from_pixel = CrossAttention(dim, heads, norm=True)
+        self.self_attn = SelfAttention(dim, heads)
+        self.ffn = FFN(dim, ff_dim)
+        self.read_from_query = CrossAttention(dim, heads, norm=False)
+        self.pixel_ffn = PixelFFN(dim)
+
+    def forward(self, x, pixel, query_pe, pixel_pe, attn_mask):
+        """x (B,Q,C) queries; pixel (B,C,h,w); pixel_pe (B,hw,C); attn_mask (B*heads,Q,hw) True = blocked."""
+        h, w = pixel.shape[-2:]
+        pixel_flat = pixel.flatten(2).transpose(1, 2).contiguous()
+        x = self.read_from_pixel(x, pixel_flat, query_pe, pixel_pe, attn_mask=attn_mask)
+        x = self.self_attn(x, query_pe)
+        x = self.ffn(x)
+        pixel_flat = self.read_from_query(pixel_flat, x, pixel_pe, query_pe)
+        return x, self.pixel_ffn(pixel_flat, h, w)
