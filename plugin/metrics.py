@@ -104,8 +104,18 @@ def grad_kernel(sigma: float = GRAD_SIGMA, epsilon: float = GRAD_EPSILON) -> np.
     return kx / np.sqrt(np.sum(kx ** 2))
 
 
-_KX = grad_kernel()
-_KY = _KX.T.copy()
+# Kx = outer(g, g') / norm is separable: filtering by rows then columns gives the same sums
+# with 18 instead of 81 products per pixel, and replicate borders clamp each axis alike.
+def _separable_factors(sigma: float = GRAD_SIGMA, epsilon: float = GRAD_EPSILON):
+    half = (grad_kernel(sigma, epsilon).shape[0] - 1) // 2
+    x = np.arange(-half, half + 1, dtype=np.float64)
+    gauss = np.exp(-x ** 2 / (2.0 * sigma ** 2)) / (sigma * math.sqrt(2.0 * math.pi))
+    dgauss = -x * gauss / sigma ** 2
+    norm = math.sqrt(float(np.sum(gauss ** 2)) * float(np.sum(dgauss ** 2)))  # Frobenius norm of the outer product
+    return gauss, dgauss / norm
+
+
+_SMOOTH, _DERIV = _separable_factors()
 
 
 def minmax_normalize(img: np.ndarray) -> np.ndarray:
@@ -120,8 +130,8 @@ def minmax_normalize(img: np.ndarray) -> np.ndarray:
 def gradient_magnitude(img: np.ndarray) -> np.ndarray:
     """|grad img| with the 9x9 DoG kernels, border replicate. float64 HxW."""
     a = _f64(img)
-    gx = ndimage.correlate(a, _KX, mode="nearest")
-    gy = ndimage.correlate(a, _KY, mode="nearest")
+    gx = ndimage.correlate1d(ndimage.correlate1d(a, _DERIV, axis=1, mode="nearest"), _SMOOTH, axis=0, mode="nearest")
+    gy = ndimage.correlate1d(ndimage.correlate1d(a, _SMOOTH, axis=1, mode="nearest"), _DERIV, axis=0, mode="nearest")
     return np.sqrt(gx ** 2 + gy ** 2)
 
 

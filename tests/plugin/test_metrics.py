@@ -201,3 +201,12 @@ def test_core_metrics_by_hand():
 def test_sequence_scorer_refuses_unknown_mode():
     with pytest.raises(ValueError):
         M.SequenceScorer(mode="4k")
+
+
+def test_separable_gradient_equals_the_9x9_kernel_with_replicate_border():
+    from scipy import ndimage
+    img = np.random.default_rng(3).random((30, 45))
+    k = M.grad_kernel()
+    gx = ndimage.correlate(img, k, mode="nearest")
+    gy = ndimage.correlate(img, k.T, mode="nearest")
+    np.testing.assert_allclose(M.gradient_magnitude(img), np.sqrt(gx ** 2 + gy ** 2), rtol=0, atol=1e-12)
