@@ -128,6 +128,8 @@ class Plate:
             ("fps", f"{self.fps:g}" if self.fps else "unknown"),
             ("timecode", self.timecode or "unknown"),
         ]
+        if self.is_movie:
+            rows.insert(2, ("codec", str(self.metadata.get("codec", "unknown"))))
         return rows
 
 
@@ -235,7 +237,7 @@ class ImageSequencePlate(Plate):
         path = self._files[frame]
         inp = self._oiio.ImageInput.open(path)
         if inp is None:
-            raise PlateError(f"{path}: frame {frame} cannot be read ({_oiio_error(self._oiio)}); "
+            raise PlateError(f"{path}: frame {frame} cannot be read ({_oiio_error(self._oiio, path)}); "
                              f"re-render or replace this frame")
         try:
             return inp.spec()
@@ -248,7 +250,7 @@ class ImageSequencePlate(Plate):
         path = self._files[frame]
         inp = oiio.ImageInput.open(path)
         if inp is None:
-            raise PlateError(f"{path}: frame {frame} cannot be read ({_oiio_error(oiio)}); "
+            raise PlateError(f"{path}: frame {frame} cannot be read ({_oiio_error(oiio, path)}); "
                              f"re-render or replace this frame")
         try:
             spec = inp.spec()
@@ -262,7 +264,7 @@ class ImageSequencePlate(Plate):
             lo, hi = min(picks), max(picks) + 1
             pixels = inp.read_image(0, 0, lo, hi, "float")
             if pixels is None:
-                raise PlateError(f"{path}: frame {frame} is damaged ({_oiio_error(inp)}); "
+                raise PlateError(f"{path}: frame {frame} is damaged ({_oiio_error(inp, path)}); "
                                  f"re-render or replace this frame")
             pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, hi - lo)
             pixels = pixels[:, :, [p - lo for p in picks]]
@@ -309,13 +311,19 @@ def _place_in_display(pixels: np.ndarray, spec) -> np.ndarray:
     return out
 
 
-def _oiio_error(obj) -> str:
+def _oiio_error(obj, path: str = "") -> str:
+    """OIIO's error text, shortened: without the file path it repeats, each line once."""
     try:
-        msg = obj.geterror()
+        msg = str(obj.geterror())
     except Exception:  # noqa: BLE001 - only for the message text
         msg = ""
-    msg = " ".join(str(msg).split())
-    return msg[:200] or "unreadable file"
+    parts = []
+    for line in msg.replace("EXR Error", "\n").splitlines():
+        line = line.replace(f"({path}):", "").replace(path, "").strip(" :") if path else line.strip()
+        line = " ".join(line.split())
+        if line and line not in parts:
+            parts.append(line)
+    return "; ".join(parts)[:160] or "unreadable file"
 
 
 def _open_sequence(given: str, frame_range: Optional[Tuple[int, int]]) -> ImageSequencePlate:
@@ -478,7 +486,8 @@ class MoviePlate(Plate):
         self.channels = ("R", "G", "B", "A") if fmt in _YUV_FORMATS and _YUV_FORMATS[fmt][3] else ("R", "G", "B")
         self.metadata = {**{str(k): str(v) for k, v in self._container.metadata.items()},
                          **{str(k): str(v) for k, v in stream.metadata.items()},
-                         "codec": ctx.name, "pix_fmt": fmt}
+                         "codec": f"{ctx.codec.long_name or ctx.name}"
+                                  + (f" ({ctx.profile})" if ctx.profile else ""), "pix_fmt": fmt}
         self.timecode = stream.metadata.get("timecode") or self._container.metadata.get("timecode")
         self._decoder = None
         self._next_index = None
