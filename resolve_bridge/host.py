@@ -82,7 +82,7 @@ def is_sequence(path: str) -> bool:
 
 
 def source_range(source_start: int, source_end: Optional[int], duration: int, media_base: int,
-                 media_frames: int, first_number: int) -> Tuple[int, int]:
+                 media_frames: int, first_number: int, left_offset: Optional[int] = None) -> Tuple[int, int]:
     """The source frame numbers (first, last) a timeline item uses.
 
     Args:
@@ -93,8 +93,17 @@ def source_range(source_start: int, source_end: Optional[int], duration: int, me
         media_base: the media's start timecode in frames; media_frames: its length.
         first_number: the source frame number of the media's first frame (a sequence's
             first file number; 1 for a movie, as Nuke and the shot file count).
+        left_offset: `GetLeftOffset(False)`, the media frames before the clip's first one;
+            it settles which counting the start frame uses when both fit the media.
+
+    Returns:
+        (first, last) source frame numbers, inclusive.
     """
-    index = source_start - media_base if media_base <= source_start < media_base + media_frames else source_start
+    in_media = media_base <= source_start < media_base + max(media_frames, 1)
+    index = source_start - media_base if in_media else source_start
+    if left_offset is not None and left_offset in (source_start, source_start - media_base) \
+            and 0 <= left_offset and (not media_frames or left_offset < media_frames):
+        index = left_offset
     if source_end is not None and abs((source_end - source_start) - duration) > 1:
         raise PlateError(
             f"the clip plays {abs(source_end - source_start)} source frames over {duration} timeline "
@@ -145,6 +154,15 @@ def matte_matches(path: str, pattern: str) -> bool:
     frames = r"(\d+|\[\d+-\d+\]|#+|%0?\d*d)"
     norm = lambda p: os.path.normcase(p.replace("\\", "/"))  # noqa: E731
     return re.fullmatch(re.escape(norm(head)) + frames + re.escape(norm(tail)), norm(path)) is not None
+
+
+def _optional_call(obj, name: str):
+    """`obj.name()`, or None where this Resolve lacks the call (its objects then give None)."""
+    try:
+        value = getattr(obj, name)()
+    except (AttributeError, TypeError):
+        return None
+    return value
 
 
 # ---- the host ------------------------------------------------------------------------
@@ -234,14 +252,15 @@ class ResolveHost:
         sequence = is_sequence(raw_path)
         if sequence and seq_first is None:
             seq_first = media_base  # Resolve derives a sequence's start timecode from its first number
-        try:
-            start, end = item.GetSourceStartFrame(), item.GetSourceEndFrame()
-        except AttributeError:  # before Resolve 18.5: the left offset is the first used media frame
-            start, end = item.GetLeftOffset(False), None
+        start, end = _optional_call(item, "GetSourceStartFrame"), _optional_call(item, "GetSourceEndFrame")
+        left = item.GetLeftOffset(False)
+        if start is None:  # before Resolve 18.5: the left offset is the first used media frame
+            start, end = left, None
         duration = int(item.GetDuration(False))
         try:
             first, last = source_range(int(start), None if end is None else int(end), duration,
-                                       media_base, frames, seq_first if sequence else 1)
+                                       media_base, frames, seq_first if sequence else 1,
+                                       None if left is None else int(left))
         except UserError as err:
             raise PlateError(f"Clip '{item.GetName()}': {err}") from None
         return PlateRef(

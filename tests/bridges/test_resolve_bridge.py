@@ -77,6 +77,15 @@ def test_source_range(fake_resolve_module, start, end, expected):
     assert source_range(start, end, 40, 1001, 100, 1001) == expected
 
 
+def test_left_offset_settles_a_start_frame_both_countings_fit(fake_resolve_module):
+    from resolve_bridge.host import source_range
+
+    # a sequence numbered from 1: start frame 3 may be index 3 (from 0) or index 2 (from frame 1)
+    assert source_range(3, 13, 10, 1, 50, 1, left_offset=3) == (4, 13)
+    assert source_range(3, 13, 10, 1, 50, 1, left_offset=2) == (3, 12)
+    assert source_range(3, 13, 10, 1, 50, 1) == (3, 12)  # without it: the media's own counting
+
+
 def test_retimed_clip_is_refused(fake_resolve_module):
     from resolve_bridge.host import source_range
 
@@ -89,7 +98,7 @@ def test_retimed_clip_is_refused(fake_resolve_module):
 def test_single_clip_plate_with_offsets_and_colour(fake_resolve_module):
     dvr = fake_resolve_module
     media = _media(dvr)
-    item = _item(dvr, "a", media, start=86410, duration=40, source_start=1006)
+    item = _item(dvr, "a", media, start=86410, duration=40, source_start=1006, left_offset=5)
     host = _host(dvr, [[item]], playhead=86420,
                  settings={"colorScienceMode": "davinciYRGBColorManagedv2", "colorSpaceInput": "Rec.709 Gamma 2.4"})
     plate = host.selected_plate()
@@ -103,7 +112,7 @@ def test_single_clip_plate_with_offsets_and_colour(fake_resolve_module):
 def test_project_input_colourspace_and_unmanaged_projects(fake_resolve_module):
     dvr = fake_resolve_module
     media = _media(dvr, ics="Project")
-    item = _item(dvr, "a", media, 86400, 10, 1001)
+    item = _item(dvr, "a", media, 86400, 10, 1001, left_offset=0)
     host = _host(dvr, [[item]], settings={"colorScienceMode": "davinciYRGBColorManagedv2",
                                           "colorSpaceInput": "Rec.709 Gamma 2.4"})
     assert host.selected_plate().colourspace == "Gamma 2.4 Encoded Rec.709"
@@ -114,16 +123,24 @@ def test_project_input_colourspace_and_unmanaged_projects(fake_resolve_module):
 def test_movie_counts_from_one_and_media_timecode(fake_resolve_module):
     dvr = fake_resolve_module
     media = _media(dvr, "mov", "/m/A001_C002.mov", start_tc="01:00:00:00", frames=240, ics="")
-    item = _item(dvr, "a", media, start=86400 + 100, duration=48, source_start=86400 + 24)
+    item = _item(dvr, "a", media, start=86400 + 100, duration=48, source_start=86400 + 24, left_offset=24)
     plate = _host(dvr, [[item]], playhead=86400 + 110).selected_plate()
     assert (plate.path, plate.first, plate.last) == ("/m/A001_C002.mov", 25, 72)
     assert plate.frame_offset == 86500 - 25 and plate.extra["kind"] == "movie"
 
 
+def test_older_resolve_without_source_frames_uses_the_left_offset(fake_resolve_module):
+    dvr = fake_resolve_module
+    item = _item(dvr, "a", _media(dvr), start=86410, duration=40, source_start=1006, left_offset=5)
+    item.GetSourceStartFrame = None  # what a Resolve without the call hands back for it
+    plate = _host(dvr, [[item]], playhead=86420).selected_plate()
+    assert (plate.first, plate.last, plate.frame_offset) == (1006, 1045, 86410 - 1006)
+
+
 def test_overlapping_clips_top_track_by_default_and_user_choice(fake_resolve_module):
     dvr = fake_resolve_module
-    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 1001)
-    high = _item(dvr, "high", _media(dvr, "m2", "/s/sh020.[1-50].exr", "00:00:00:01", 50), 86420, 30, 1)
+    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 1001, left_offset=0)
+    high = _item(dvr, "high", _media(dvr, "m2", "/s/sh020.[1-50].exr", "00:00:00:01", 50), 86420, 30, 1, left_offset=0)
     elsewhere = _item(dvr, "later", _media(dvr, "m3"), 87000, 10, 1001)
     host = _host(dvr, [[low, elsewhere], [high]], playhead=86430)
     assert [(t, i.GetUniqueId()) for t, i in host.clips_at_playhead()] == [(2, "high"), (1, "low")]
@@ -160,7 +177,7 @@ def _frames(tmp_path, name, first, last):
 
 def _one_clip(dvr):
     media = _media(dvr)
-    item = _item(dvr, "a", media, 86400, 3, 1001)
+    item = _item(dvr, "a", media, 86400, 3, 1001, left_offset=0)
     return media, _host(dvr, [[item]], playhead=86401)
 
 
@@ -249,8 +266,8 @@ def test_free_version_says_one_sentence(fake_resolve_module):
 def test_launch_asks_which_clip_when_several_overlap(fake_resolve_module, monkeypatch):
     monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", sys.executable)
     dvr = fake_resolve_module
-    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 1001)
-    high = _item(dvr, "high", _media(dvr, "m2"), 86400, 100, 1001)
+    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 1001, left_offset=0)
+    high = _item(dvr, "high", _media(dvr, "m2"), 86400, 100, 1001, left_offset=0)
     dvr.fake_project([[low], [high]], playhead=86401)
     from resolve_bridge.launch import main
 
