@@ -277,10 +277,13 @@ class ImageSequencePlate(Plate):
             if len(names) == 1:
                 return [0]
             a = _find_channel(names, _ALPHA_NAMES)
-            if a is None:
-                raise PlateError(f"{path}: frame {frame} has no alpha channel (channels "
-                                 f"{', '.join(names)}); give a matte with an A channel or one channel")
-            return [a]
+            if a is not None:
+                return [a]
+            found = [_find_channel(names, w) for w in _RGB_NAMES]
+            if None not in found:
+                return found        # a grey RGB matte: accepted only if R == G == B (checked after reading)
+            raise PlateError(f"{path}: frame {frame} has no alpha channel (channels "
+                             f"{', '.join(names)}); give a matte with an A channel or one channel")
         if len(names) < 3:
             raise PlateError(
                 f"{path}: frame {frame} has {len(names)} channel(s) ({', '.join(names)}), "
@@ -294,7 +297,13 @@ class ImageSequencePlate(Plate):
         return self._read_pixels(frame, want_alpha=False)
 
     def read_alpha(self, frame: int) -> np.ndarray:
-        return self._read_pixels(frame, want_alpha=True)[:, :, 0]
+        pixels = self._read_pixels(frame, want_alpha=True)
+        if pixels.shape[2] == 3:
+            if not (np.array_equal(pixels[:, :, 0], pixels[:, :, 1])
+                    and np.array_equal(pixels[:, :, 0], pixels[:, :, 2])):
+                raise PlateError(f"{self._files[frame]}: frame {frame} has colour but no alpha channel; "
+                                 f"give a matte with an A channel, one channel, or grey RGB")
+        return np.ascontiguousarray(pixels[:, :, 0])
 
 
 def _place_in_display(pixels: np.ndarray, spec) -> np.ndarray:
@@ -491,12 +500,14 @@ class MoviePlate(Plate):
         self.timecode = stream.metadata.get("timecode") or self._container.metadata.get("timecode")
         self._decoder = None
         self._next_index = None
+        self._last = None
 
     def source_paths(self) -> List[str]:
         return [self.path]
 
     def close(self) -> None:
         self._decoder = None
+        self._last = None
         try:
             self._container.close()
         except Exception:  # noqa: BLE001 - closing twice is harmless
@@ -510,6 +521,13 @@ class MoviePlate(Plate):
 
     def _decoded(self, frame_number: int):
         self._check_frame(frame_number)
+        if self._last is not None and self._last[0] == frame_number:
+            return self._last[1]
+        vf = self._decode(frame_number)
+        self._last = (frame_number, vf)
+        return vf
+
+    def _decode(self, frame_number: int):
         target = frame_number - 1
         if self._decoder is None or self._next_index is None or not (0 <= target - self._next_index <= 12):
             # Random access: seek to the nearest key frame before the target, decode forward.

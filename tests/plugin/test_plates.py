@@ -276,3 +276,40 @@ def test_movie_timecode(tmp_path):
     media.make_prores(path, frames=2, h=8, w=16, timecode="10:00:00:00")
     with plates.open(str(path)) as plate:
         assert plate.timecode == "10:00:00:00"
+
+
+def test_grey_rgb_matte_reads_as_alpha_but_colour_does_not(tmp_path):
+    a = np.linspace(0, 1, 48, dtype=np.float32).reshape(6, 8)
+    media.write_image(tmp_path / "grey.1001.png", np.repeat(a[:, :, None], 3, axis=2), dtype="uint16")
+    with plates.open_alpha(str(tmp_path / "grey.1001.png")) as matte:
+        np.testing.assert_allclose(matte.read_alpha(1001), a, atol=1 / 65535)
+    media.write_image(tmp_path / "col.1001.png", media.source_image(6, 8), dtype="uint16")
+    with plates.open_alpha(str(tmp_path / "col.1001.png")) as matte, \
+            pytest.raises(PlateError, match="no alpha channel"):
+        matte.read_alpha(1001)
+
+
+def test_h264_with_b_frames_random_access(tmp_path):
+    import contextlib
+
+    import av
+    if "libx264" not in av.codecs_available:
+        pytest.skip("this FFmpeg build has no libx264 encoder")
+    path, count, h, w = tmp_path / "edit.mp4", 30, 32, 48
+    with contextlib.closing(av.open(str(path), "w")) as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"g": "8", "bf": "2", "crf": "10"}
+        for i in range(count):
+            img = np.full((h, w, 3), i * 8, np.uint8)
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts = i
+            for packet in stream.encode(vf):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    with plates.open(str(path)) as plate:
+        assert plate.frames == list(range(1, count + 1)) and plate.fps == pytest.approx(25)
+        for f in (1, 30, 12, 13, 14, 3, 29, 17, 17, 2):     # key frames, B-frames, backwards
+            level = float(np.median(plate.read(f))) * 255
+            assert abs(level - (f - 1) * 8) < 3, (f, level)
