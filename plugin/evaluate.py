@@ -444,12 +444,14 @@ def _write_all(out_dir: str, blobs: Dict[str, bytes]) -> None:
     """Write every file under a temporary name in `out_dir`, then rename each into place."""
     try:
         os.makedirs(out_dir, exist_ok=True)
+        mode = 0o666 & ~_umask()
         temps = {}
         for name, data in blobs.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+            temps[name] = tmp
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            temps[name] = tmp
+            os.chmod(tmp, mode)  # mkstemp makes 0600; reports are for the whole team
         for name, tmp in temps.items():
             os.replace(tmp, os.path.join(out_dir, name))
     except OSError as err:
@@ -458,6 +460,12 @@ def _write_all(out_dir: str, blobs: Dict[str, bytes]) -> None:
                 os.unlink(tmp)
         raise UserError(f"--out {out_dir}: cannot write the report ({err.strerror or err}); "
                         f"choose a writable folder") from None
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _holes(frames: List[int]) -> str:

@@ -57,8 +57,16 @@ def render_report(result, worst: Sequence[Tuple[int, np.ndarray, np.ndarray]], d
 def _title(result) -> str:
     what = "core-region metrics, our reading of the paper" if result.core else f"mode {result.mode}"
     quant = "8-bit quantised prediction" if result.quantized else "float prediction"
-    return (f"{result.prediction or 'prediction'} vs {result.ground_truth or 'GT'}\n"
+    weights = result.prediction_metadata.get("matanyone/weights")
+    made_by = f" (weights {weights})" if weights else ""
+    return (f"{_short(result.prediction) or 'prediction'}{made_by} vs {_short(result.ground_truth) or 'GT'}\n"
             f"{result.width}x{result.height}, {what}, {quant}:  {result.table_row()}")
+
+
+def _short(path: str) -> str:
+    """The last folder and the file name: enough to tell sequences apart in a title."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p]
+    return "/".join(parts[-2:])
 
 
 def _chart(fig, grid, result) -> None:

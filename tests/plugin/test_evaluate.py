@@ -58,6 +58,9 @@ def test_evaluate_writes_json_csv_and_report_matching_score_arrays(shot):
         assert result.per_frame[m] == pytest.approx(expected.per_frame[m], rel=1e-5, abs=1e-9), m
     assert result.per_frame["mad"][0] == 0.0 and result.per_frame["mad"][2] > 0.0
     assert sorted(os.listdir(out)) == ["metrics.csv", "metrics.json", "report.png"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(out / "metrics.json").st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
     data = json.loads((out / "metrics.json").read_text())
     assert data["mode"] == "lr" and data["mode_source"] == "given"
