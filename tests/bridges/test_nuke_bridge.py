@@ -149,16 +149,10 @@ def test_ocio_env_wins_and_nuke_builtin_configs_map_to_ocio_uris(fake_nuke, monk
     assert NukeHost().selected_plate().ocio_config == "/studio/config.ocio"
 
 
-def test_nuke_default_names_exist_in_ocio_builtin_config():
+def test_nuke_default_names_exist_in_ocio_builtin_config(fake_nuke):
     PyOpenColorIO = pytest.importorskip("PyOpenColorIO")
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "fakes"))
-    try:
-        sys.modules.pop("nuke_bridge.host", None)
-        from nuke_bridge.host import NUKE_DEFAULT_TO_OCIO
-    finally:
-        sys.path.pop(0)
-        sys.modules.pop("nuke_bridge.host", None)
-        sys.modules.pop("nuke", None)
+    from nuke_bridge.host import NUKE_DEFAULT_TO_OCIO
+
     config = PyOpenColorIO.Config.CreateFromFile("ocio://studio-config-latest")
     for nuke_name, ocio_name in NUKE_DEFAULT_TO_OCIO.items():
         assert config.getColorSpace(ocio_name) is not None, (nuke_name, ocio_name)

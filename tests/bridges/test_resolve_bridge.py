@@ -333,3 +333,39 @@ def test_install_writes_a_script_that_knows_the_product(tmp_path):
     assert target.name == "MatAnyone.py" and "@MATANYONE" not in text
     assert str(ROOT) in text and "/opt/matanyone/.venv/bin/python" in text
     compile(text, str(target), "exec")
+
+
+def test_resolve_colour_names_exist_in_ocio_builtin_config(fake_resolve_module):
+    PyOpenColorIO = pytest.importorskip("PyOpenColorIO")
+    from resolve_bridge.host import RESOLVE_TO_OCIO
+
+    config = PyOpenColorIO.Config.CreateFromFile("ocio://studio-config-latest")
+    for resolve_name, ocio_name in RESOLVE_TO_OCIO.items():
+        assert config.getColorSpace(ocio_name) is not None, (resolve_name, ocio_name)
+
+
+def test_install_command_line(tmp_path, capsys):
+    from resolve_bridge.install import main
+
+    assert main(["--dest", str(tmp_path / "Utility"), "--python", "/opt/p/python"]) == 0
+    assert (tmp_path / "Utility" / "MatAnyone.py").is_file()
+    assert "Workspace > Scripts > MatAnyone" in capsys.readouterr().out
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert main(["--dest", str(blocked / "Utility")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--dest" in err
+
+
+def test_menu_script_without_qt_starts_the_panel_in_the_products_python(fake_resolve_module, monkeypatch, capsys):
+    import resolve_bridge.launch as launch
+
+    started = []
+    monkeypatch.setitem(sys.modules, "Qt", None)  # Resolve's Python has no Qt
+    monkeypatch.setattr(launch.subprocess, "Popen", lambda cmd, cwd, env: started.append((cmd, cwd, env)))
+    launch.run_from_menu("/opt/matanyone", sys.executable)
+    ((cmd, cwd, env),) = started
+    assert cmd == [sys.executable, "-m", "resolve_bridge"] and cwd == "/opt/matanyone"
+    assert env["PYTHONPATH"].split(__import__("os").pathsep)[0] == "/opt/matanyone"
+    launch.run_from_menu("/opt/matanyone", "@MATANYONE_PYTHON@")
+    assert len(started) == 1 and "MATANYONE_PLUGIN_PYTHON" in capsys.readouterr().out
