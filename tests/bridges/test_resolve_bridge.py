@@ -34,13 +34,13 @@ def _host(dvr, tracks, **kw):
     ("00:10:00;00", 29.97, 17982), ("01:00:00:00", 23.976, 86400), ("00:01:00;04", 59.94, 3600),
 ])
 def test_timecode_to_frames(fake_resolve_module, tc, fps, frames):
-    from resolve_bridge.host import timecode_to_frames
+    from resolve_bridge.media import timecode_to_frames
 
     assert timecode_to_frames(tc, fps) == frames
 
 
 def test_sequence_patterns_and_frame_paths(fake_resolve_module):
-    from resolve_bridge.host import frame_paths, is_sequence, printf_pattern, sequence_pattern
+    from resolve_bridge.media import frame_paths, is_sequence, printf_pattern, sequence_pattern
 
     assert sequence_pattern(SEQ) == ("/shots/sh010/sh010.####.exr", 1001, 1100)
     assert sequence_pattern("/a/b.[0001-0010].dpx") == ("/a/b.####.dpx", 1, 10)
@@ -54,7 +54,7 @@ def test_sequence_patterns_and_frame_paths(fake_resolve_module):
 
 
 def test_matte_matches_resolve_listings(fake_resolve_module):
-    from resolve_bridge.host import matte_matches
+    from resolve_bridge.media import matte_matches
 
     pattern = "/o/sh010_hero.####.exr"
     assert matte_matches("/o/sh010_hero.1001.exr", pattern)
@@ -72,13 +72,13 @@ def test_matte_matches_resolve_listings(fake_resolve_module):
     (90, 130, (1091, 1100)),      # clipped at the media's end
 ])
 def test_source_range(fake_resolve_module, start, end, expected):
-    from resolve_bridge.host import source_range
+    from resolve_bridge.media import source_range
 
     assert source_range(start, end, 40, 1001, 100, 1001) == expected
 
 
 def test_left_offset_settles_a_start_frame_both_countings_fit(fake_resolve_module):
-    from resolve_bridge.host import source_range
+    from resolve_bridge.media import source_range
 
     # a sequence numbered from 1: start frame 3 may be index 3 (from 0) or index 2 (from frame 1)
     assert source_range(3, 13, 10, 1, 50, 1, left_offset=3) == (4, 13)
@@ -87,7 +87,7 @@ def test_left_offset_settles_a_start_frame_both_countings_fit(fake_resolve_modul
 
 
 def test_retimed_clip_is_refused(fake_resolve_module):
-    from resolve_bridge.host import source_range
+    from resolve_bridge.media import source_range
 
     with pytest.raises(Exception, match="speed change"):
         source_range(5, 85, 40, 1001, 100, 1001)
