@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy as np
+import pytest
 
 
 def source_image(h: int, w: int, seed: int = 0, channels: int = 3) -> np.ndarray:
@@ -244,3 +245,29 @@ def assert_plate_untouched(directory_or_paths):
     after = after_fn()
     assert after == before, "source plate changed: " + ", ".join(
         sorted(set(before) ^ set(after)) or [p for p in before if before[p] != after.get(p)])
+
+
+@pytest.fixture(autouse=True)
+def plates_untouched(monkeypatch):
+    """Autouse where imported: every file any `plugin.plates.open` read in the test is
+    byte-identical at the end of the test (hashed when the plate was opened)."""
+    from plugin import plates
+    opened: Dict[str, str] = {}
+    real_open = plates.open
+
+    def recording_open(*args, **kwargs):
+        plate = real_open(*args, **kwargs)
+        for path in plate.source_paths():
+            if path not in opened and os.path.isfile(path):
+                opened[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return plate
+    monkeypatch.setattr(plates, "open", recording_open)
+    yield opened
+    changed = changed_sources(opened)
+    assert not changed, f"source plate files changed during the test: {changed}"
+
+
+def changed_sources(opened: Dict[str, str]) -> list:
+    """Paths among {path: sha256} that are gone or differ now."""
+    return [p for p, digest in opened.items()
+            if not os.path.isfile(p) or hashlib.sha256(Path(p).read_bytes()).hexdigest() != digest]

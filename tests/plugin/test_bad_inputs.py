@@ -11,6 +11,7 @@ import pytest
 from plugin import color, plates, writers
 from plugin.errors import ColorError, OutputError, PlateError, UserError
 from tests.plugin import media
+from tests.plugin.media import plates_untouched  # noqa: F401 - autouse: every plate read stays byte-identical
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,6 +10,7 @@ from plugin import color, plates
 from plugin import settings as plugin_settings
 from plugin.errors import ColorError
 from tests.plugin import media
+from tests.plugin.media import plates_untouched  # noqa: F401 - autouse: every plate read stays byte-identical
 
 STUDIO = "ocio://studio-config-latest"
 

@@ -7,6 +7,7 @@ import pytest
 from plugin import framepattern, plates
 from plugin.errors import PlateError
 from tests.plugin import media
+from tests.plugin.media import plates_untouched  # noqa: F401 - autouse: every plate read stays byte-identical
 
 
 # --------------------------------------------------------------------------- patterns
@@ -313,3 +314,16 @@ def test_h264_with_b_frames_random_access(tmp_path):
         for f in (1, 30, 12, 13, 14, 3, 29, 17, 17, 2):     # key frames, B-frames, backwards
             level = float(np.median(plate.read(f))) * 255
             assert abs(level - (f - 1) * 8) < 3, (f, level)
+
+
+def test_untouched_guard_sees_a_changed_source(tmp_path, plates_untouched):
+    pattern, _ = media.make_exr_sequence(tmp_path, frames=2, h=4, w=4)
+    with plates.open(pattern):
+        pass
+    target = tmp_path / "shot.1002.exr"
+    assert str(target) in plates_untouched
+    original = target.read_bytes()
+    target.write_bytes(original + b"\0")
+    assert media.changed_sources(plates_untouched) == [str(target)]
+    target.write_bytes(original)                       # put it back so the guard itself passes
+    assert media.changed_sources(plates_untouched) == []

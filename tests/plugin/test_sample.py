@@ -7,6 +7,7 @@ import OpenImageIO as oiio
 import pytest
 
 from plugin import color, plates, sample, settings
+from tests.plugin.media import plates_untouched  # noqa: F401 - autouse: every plate read stays byte-identical
 
 
 @pytest.fixture(scope="module")
