@@ -178,7 +178,22 @@ class NukeHost:
 
     def wire_alphas(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> List[object]:
         """Create or update (reload) one Read + Copy per object beside the plate's Read,
-        inside a backdrop named after the shot. Main thread only; returns the nodes."""
+        inside a backdrop named after the shot, as one undo step. Main thread only (Nuke
+        runs it from `executeInMainThread`, where an exception would reach nobody, so a
+        user error becomes a message); returns the nodes made or updated."""
+        undo = nuke.Undo()
+        undo.begin("MatAnyone: " + shot_name(shot_path, plate))
+        try:
+            return self._wire(alpha_patterns, plate, shot_path)
+        except Exception as err:
+            if not getattr(err, "user_error", False):
+                raise
+            nuke.message("MatAnyone: " + str(err))
+            return []
+        finally:
+            undo.end()
+
+    def _wire(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> List[object]:
         source = nuke.toNode(plate.extra.get("node", plate.label))
         if source is None:
             raise PlateError(f"Read node {plate.extra.get('node', plate.label)} is gone: the alpha is at "

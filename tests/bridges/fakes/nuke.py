@@ -172,6 +172,14 @@ class Layer(object):  # nuke.Layer(name, channels)
         _layers.append(name)
 
 
+class Undo(object):  # nuke.Undo
+    def begin(self, name=None):  # nuke.Undo.begin
+        calls.append(("Undo.begin", (name,)))
+
+    def end(self):  # nuke.Undo.end
+        calls.append(("Undo.end", ()))
+
+
 class Menu(object):  # nuke.Menu
     def __init__(self, name):
         self._name, self.items = name, {}
