@@ -109,6 +109,7 @@ class PanelController:
         self._sam: Dict[Tuple[int, int], SamState] = {}
         self._sam_handles: Dict[int, str] = {}
         self._sam_seq = 0
+        self.sam_model: Optional[str] = None  # SAM checkpoint name for the worker; None: its default (tiny)
         # One frame asked at a time: the worker drops a waiting read_frame when a newer one
         # arrives, so a second request in flight would only cancel the first.
         self.frames = FrameCache(self._fetch_frame, self._frame_ready, max_in_flight=1, prefetch=2)
@@ -661,7 +662,10 @@ class PanelController:
                 self._sam_handles.pop(next(iter(self._sam_handles)))
             ask(result["handle"])
         self._emit("status", f"Preparing SAM for frame {frame}…")
-        self._call("sam_embed", {"frame": frame, "display": self.display, "view": self.view}, embedded, failed)
+        params = {"frame": frame, "display": self.display, "view": self.view}
+        if self.sam_model:
+            params["model"] = self.sam_model
+        self._call("sam_embed", params, embedded, failed)
 
     # -------------------------------------------------------------------- run
     def output_pattern(self) -> str:
