@@ -188,25 +188,35 @@ class ResolveHost:
         media = item.GetMediaPoolItem()
         storage, pool = self.resolve.GetMediaStorage(), self.project().GetMediaPool()
         base = os.path.dirname(os.path.abspath(shot_path)) if shot_path else os.getcwd()
-        for obj, pattern in alpha_patterns.items():
+        shot = os.path.basename(shot_path or "").split(".")[0] or plate.label
+        outputs = {}
+        for obj, pattern in alpha_patterns.items():  # every object complete before any is attached
             pattern = pattern if os.path.isabs(pattern) else os.path.normpath(os.path.join(base, pattern))
             paths = frame_paths(pattern, plate.first, plate.last)
             missing = [p for p in paths if not os.path.isfile(p)]
             if missing:
                 raise OutputError(f"matte frame {missing[0]} is missing: run the shot again before attaching it.")
+            outputs[obj] = (pattern, paths)
+        for obj, (pattern, paths) in outputs.items():
             if self.matte_mode == "clip":
-                self._replace_clip_matte(storage, pool, media, pattern, paths, obj)
+                self._replace_clip_matte(storage, pool, media, pattern, paths, obj, f"MatAnyone {shot} {obj}")
             elif self.matte_mode == "timeline":
                 self._replace_timeline_matte(storage, pool, pattern, paths, obj)
             else:
                 self._replace_bin_clip(pool, pattern, plate, obj)
 
-    def _replace_clip_matte(self, storage, pool, media, pattern, paths, obj) -> None:
-        old = [p for p in (pool.GetClipMatteList(media) or []) if matte_matches(p, pattern)]
+    def _replace_clip_matte(self, storage, pool, media, pattern, paths, obj, key) -> None:
+        """Swap this shot's matte of `obj` on the clip; the clip's metadata remembers where
+        the last one was, so a new output folder (v002) still replaces it."""
+        previous = media.GetThirdPartyMetadata(key) or ""
+        old = [p for p in (pool.GetClipMatteList(media) or [])
+               if matte_matches(p, pattern) or (previous and matte_matches(p, previous))]
         if old and not pool.DeleteClipMattes(media, old):
-            raise OutputError(f"Resolve would not remove the previous matte of '{obj}' ({old[0]}): remove it in the Media Pool, then try again.")
+            raise OutputError(f"Resolve would not remove the previous matte of '{obj}' ({old[0]}): "
+                              "remove it in the Media Pool, then try again.")
         if not storage.AddClipMattesToMediaPool(media, paths):
             raise OutputError(f"Resolve would not add {pattern} as a clip matte: check the files open in Resolve.")
+        media.SetThirdPartyMetadata(key, pattern)
 
     def _replace_timeline_matte(self, storage, pool, pattern, paths, obj) -> None:
         folder = pool.GetCurrentFolder()

@@ -202,6 +202,31 @@ def test_attach_clip_matte_then_replace_on_rerun(fake_resolve_module, tmp_path):
     assert media._mattes.count(other) == 1 and len(media._mattes) == 4
 
 
+def test_rerun_into_a_new_version_folder_still_replaces_the_matte(fake_resolve_module, tmp_path):
+    dvr = fake_resolve_module
+    media, host = _one_clip(dvr)
+    plate = host.selected_plate()
+    (tmp_path / "v001").mkdir()
+    (tmp_path / "v002").mkdir()
+    v1 = _frames(tmp_path / "v001", "sh010_hero", 1001, 1003)
+    v2 = _frames(tmp_path / "v002", "sh010_hero", 1001, 1003)
+    host.bring_back({"hero": v1}, plate, str(tmp_path / "sh010.matanyone.json"))
+    assert dvr.fake_calls("SetThirdPartyMetadata") == [("m1", "MatAnyone sh010 hero", v1)]
+    host.bring_back({"hero": v2}, plate, str(tmp_path / "sh010.matanyone.json"))
+    (deleted,) = dvr.fake_calls("DeleteClipMattes")
+    assert all("v001" in p for p in deleted[1]) and len(deleted[1]) == 3
+    assert all("v002" in p for p in media._mattes) and len(media._mattes) == 3
+
+
+def test_a_missing_object_attaches_nothing(fake_resolve_module, tmp_path):
+    dvr = fake_resolve_module
+    media, host = _one_clip(dvr)
+    hero = _frames(tmp_path, "sh010_hero", 1001, 1003)
+    with pytest.raises(Exception, match="sh010_bike.1001.exr is missing"):
+        host.bring_back({"hero": hero, "bike": str(tmp_path / "sh010_bike.####.exr")}, host.selected_plate(), "")
+    assert dvr.fake_calls("AddClipMattesToMediaPool") == []
+
+
 def test_attach_refuses_a_half_written_matte(fake_resolve_module, tmp_path):
     dvr = fake_resolve_module
     media, host = _one_clip(dvr)

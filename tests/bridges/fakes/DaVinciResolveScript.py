@@ -14,12 +14,23 @@ def _record(name, *args):
 class MediaPoolItem(object):
     def __init__(self, uid, name, properties):
         self._uid, self._name, self._props, self._mattes = uid, name, dict(properties), []
+        self._third_party = {}
 
     def GetName(self):
         return self._name
 
     def GetUniqueId(self):
         return self._uid
+
+    def GetThirdPartyMetadata(self, metadataType=None):
+        if metadataType is None:
+            return dict(self._third_party)
+        return self._third_party.get(metadataType, "")
+
+    def SetThirdPartyMetadata(self, metadataType, metadataValue):
+        _record("SetThirdPartyMetadata", self._uid, metadataType, metadataValue)
+        self._third_party[metadataType] = metadataValue
+        return True
 
     def GetClipProperty(self, propertyName=None):
         if not propertyName:
