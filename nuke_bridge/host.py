@@ -130,6 +130,9 @@ class NukeHost:
 
     def plate_of(self, node) -> PlateRef:
         """The plate a Read node reads: full-resolution file (never its proxy), range, colour."""
+        if "." in node.fullName():  # the alpha nodes are wired at the script's top level
+            raise PlateError(f"Read node {node.fullName()} is inside a Group: matte a Read at the top "
+                             f"level of the script (copy it out of the Group).")
         path = nuke.filename(node) if not nuke.root()["proxy"].value() else node["file"].value()
         if not path:
             raise PlateError(f"Read node {node.name()} has no file: set its 'file' knob.")

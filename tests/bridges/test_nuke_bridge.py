@@ -122,6 +122,14 @@ def test_no_or_several_reads_selected(fake_nuke):
         NukeHost().selected_plate()
 
 
+def test_read_inside_a_group_is_refused_in_one_line(fake_nuke):
+    _read(fake_nuke, group="Comp_Group.")
+    from nuke_bridge.host import NukeHost
+
+    with pytest.raises(Exception, match=r"Comp_Group\.Plate is inside a Group"):
+        NukeHost().selected_plate()
+
+
 def test_ocio_custom_config_passes_names_through(fake_nuke, monkeypatch):
     root = fake_nuke.root()
     root["colorManagement"].setValue("OCIO")

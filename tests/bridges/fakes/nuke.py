@@ -54,8 +54,8 @@ class Knob(object):
 class Node(object):
     """nuke.Node (and nuke.BackdropNode): the methods the bridge calls."""
 
-    def __init__(self, cls, name=None, selected=False, **knobs):
-        self._class = cls
+    def __init__(self, cls, name=None, selected=False, group="", **knobs):
+        self._class, self._group = cls, group  # group: 'Group1.' for a node inside Group1
         if not name:
             _counters[cls] = _counters.get(cls, 0) + 1
             name = "%s%d" % (cls, _counters[cls])
@@ -73,6 +73,9 @@ class Node(object):
 
     def name(self):  # nuke.Node.name
         return self._name
+
+    def fullName(self):  # nuke.Node.fullName
+        return self._group + self._name
 
     def __getitem__(self, knob):  # nuke.Node.__getitem__
         if knob not in self._knobs:
@@ -225,8 +228,8 @@ def fake_reset():
     _root[0] = Node("Root", name="root")
 
 
-def fake_node(cls, name=None, selected=False, xpos=0, ypos=0, **knobs):
-    node = Node(cls, name=name, selected=selected, **knobs)
+def fake_node(cls, name=None, selected=False, xpos=0, ypos=0, group="", **knobs):
+    node = Node(cls, name=name, selected=selected, group=group, **knobs)
     node.setXYpos(xpos, ypos)
     _nodes[node.name()] = node
     del calls[:]
