@@ -356,19 +356,19 @@ def _validate_masks(shot: Shot, objects: Sequence[ShotObject], width: int, heigh
 
 def _output_metadata(shot: Shot, obj: ShotObject, weights_id: str, shot_copy: str) -> Dict[str, str]:
     meta = {
-        "matanyone/weights": weights_id,
-        "matanyone/object": obj.name,
-        "matanyone/object_id": str(obj.id),
-        "matanyone/plate": shot.plate.path,
-        "matanyone/shot": shot_copy,
-        "matanyone/colourspace": str(shot.plate.colourspace),
-        "matanyone/direction": shot.direction,
-        "matanyone/mask_cleanup": f"dilate {shot.dilate} erode {shot.erode}",
-        "matanyone/max_internal_size": str(shot.engine.max_internal_size or "native"),
-        "matanyone/warmup": str(shot.engine.warmup),
+        "weights": weights_id,
+        "object": obj.name,
+        "object_id": str(obj.id),
+        "plate": shot.plate.path,
+        "shot": shot_copy,
+        "colourspace": str(shot.plate.colourspace),
+        "direction": shot.direction,
+        "mask_cleanup": f"dilate {shot.dilate} erode {shot.erode}",
+        "max_internal_size": str(shot.engine.max_internal_size or "native"),
+        "warmup": str(shot.engine.warmup),
     }
     if weights_id.startswith("stand-in"):
-        meta["matanyone/WARNING"] = ("made with stand-in weights (random, calibrated): not a real "
+        meta["WARNING"] = ("made with stand-in weights (random, calibrated): not a real "
                                      "matte; place matanyone.pth and run again")
     return meta
 
@@ -540,7 +540,13 @@ def _check_colour(shot: Shot) -> None:
                                 config=shot.plate.ocio_config)
 
 
+_NETWORK_CACHE: Dict[Any, Any] = {}
+_NETWORK_LOCK = threading.Lock()
+
+
 def _load_network(shot: Shot):
+    """The network for the shot's weights/device/precision; the last one is kept in this
+    process (the worker and repeated runs reuse it; a changed checkpoint file reloads)."""
     from matanyone_engine import load_network
     from matanyone_engine.weights import resolve
     from plugin import settings
@@ -548,7 +554,18 @@ def _load_network(shot: Shot):
     device = shot.engine.device
     if device == "auto":
         device = settings.load().device or "auto"
-    return load_network(weights, device=device, precision=shot.engine.precision)
+    stamp = None
+    if os.path.isfile(str(weights)):
+        st = os.stat(weights)
+        stamp = (st.st_size, st.st_mtime_ns)
+    key = (str(weights), stamp, device, shot.engine.precision)
+    with _NETWORK_LOCK:
+        net = _NETWORK_CACHE.get(key)
+        if net is None:
+            _NETWORK_CACHE.clear()
+            net = load_network(weights, device=device, precision=shot.engine.precision)
+            _NETWORK_CACHE[key] = net
+        return net
 
 
 def engine_settings(shot: Shot):
@@ -670,9 +687,9 @@ class _Runner:
             return "done"
         finally:
             for w in self._writers.values():
-                close = getattr(w, "close", None)
-                if close is not None:
-                    close()
+                w.close()
+            if getattr(self, "_rgb", None) is not None:
+                self._rgb.close()
 
     def _writer_for(self, obj: ShotObject):
         w = self._writers.get(obj.name)
@@ -848,10 +865,11 @@ class _Runner:
                     np.save(tmp, a)
                     os.replace(tmp, path)
         else:
+            rgb = self._rgb_plate().read(frame) if self.shot.output.channels == "RGBA" else None
             for o in self.objects:
                 a = self._final_alpha(p, o, frame, alphas, h, w)
-                self._writer_for(o).write(frame, a)
-                written[o.name] = output_pattern(self.shot, o).path(frame)
+                self._writer_for(o).write(frame, a, rgb)
+                written[o.name] = self._writer_for(o).path(frame)
             self.written += 1
         with self._progress_lock:
             self.done += 1
@@ -866,6 +884,13 @@ class _Runner:
                 from plugin.masks import downscale_preview
                 preview = downscale_preview(next(iter(alphas.values())))
             self.on_progress(Progress(frame, done, self.total, fps, eta, preview, written, p.direction))
+
+    def _rgb_plate(self):
+        """A second reader of the plate for premultiplied RGBA output (used on the writer thread)."""
+        if getattr(self, "_rgb", None) is None:
+            from plugin import plates
+            self._rgb = plates.open(self.shot.plate.path, (self.shot.plate.first, self.shot.plate.last))
+        return self._rgb
 
     def _final_alpha(self, p: _Pass, o: ShotObject, frame: int, alphas, h: int, w: int) -> np.ndarray:
         mine = alphas.get(o.id) if (alphas and _covers(o, p.direction, frame)) else None

@@ -92,7 +92,6 @@ class Worker:
         self._files: Dict[str, "collections.deque"] = collections.defaultdict(collections.deque)
         self._sam = None
         self._sam_model = None
-        self._networks: Dict[Any, Any] = {}
         self._job_thread: Optional[threading.Thread] = None
         self._job_cancel = threading.Event()
         self._download_cancel = threading.Event()
@@ -366,15 +365,9 @@ class Worker:
         return out
 
     def _network_for(self, shot):
-        """The loaded network, kept between runs of the same weights/device/precision."""
+        """The loaded network (plugin.job keeps the last one between runs)."""
         from plugin import job
-        key = (shot.engine.weights, shot.engine.device, shot.engine.precision)
-        net = self._networks.get(key)
-        if net is None:
-            net = job._load_network(shot)
-            self._networks.clear()
-            self._networks[key] = net
-        return net
+        return job._load_network(shot)
 
     def _write_preview(self, preview) -> str:
         from plugin import masks
