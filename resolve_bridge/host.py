@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Optional, Tuple
 
-from resolve_bridge.media import (frame_paths, is_sequence, matte_matches, printf_pattern, sequence_pattern,
-                                  source_range, timecode_to_frames)
+from resolve_bridge.media import (frame_paths, frame_rate, is_sequence, matte_matches, printf_pattern,
+                                  sequence_pattern, source_range, timecode_to_frames)
 from ui.host import PlateRef
 
 try:
@@ -90,7 +90,7 @@ class ResolveHost:
         return timeline
 
     def fps(self) -> float:
-        return float(self.timeline().GetSetting("timelineFrameRate") or 24)
+        return frame_rate(self.timeline().GetSetting("timelineFrameRate"), 24.0)
 
     def current_frame(self) -> int:
         return timecode_to_frames(self.timeline().GetCurrentTimecode(), self.fps())
@@ -143,7 +143,7 @@ class ResolveHost:
         if not raw_path:
             raise PlateError(f"Clip '{item.GetName()}' has no media file (offline?): relink it, then try again.")
         pattern, seq_first, _ = sequence_pattern(raw_path)
-        clip_fps = float(media.GetClipProperty("FPS") or self.fps())
+        clip_fps = frame_rate(media.GetClipProperty("FPS"), self.fps())
         media_base = timecode_to_frames(media.GetClipProperty("Start TC") or "00:00:00:00", clip_fps)
         frames = int(media.GetClipProperty("Frames") or 0)
         sequence = is_sequence(raw_path)

@@ -31,6 +31,12 @@ def timecode_to_frames(timecode: str, fps: float) -> int:
     return total
 
 
+def frame_rate(text, default: float) -> float:
+    """A frame rate from Resolve's text ('24', '23.976', '29.97 DF'), else `default`."""
+    match = re.match(r"\s*(\d+(?:\.\d+)?)", str(text or ""))
+    return float(match.group(1)) if match else float(default)
+
+
 def sequence_pattern(path: str) -> Tuple[str, Optional[int], Optional[int]]:
     """(pattern with '#', first, last) for Resolve's `name.[1001-1100].exr` form; the path
     unchanged with (None, None) for a movie or a pattern without a range."""

@@ -39,6 +39,12 @@ def test_timecode_to_frames(fake_resolve_module, tc, fps, frames):
     assert timecode_to_frames(tc, fps) == frames
 
 
+def test_frame_rates_as_resolve_writes_them(fake_resolve_module):
+    from resolve_bridge.media import frame_rate
+
+    assert [frame_rate(t, 24) for t in ("24", "23.976", "29.97 DF", "", None, "n/a")] == [24, 23.976, 29.97, 24, 24, 24]
+
+
 def test_sequence_patterns_and_frame_paths(fake_resolve_module):
     from resolve_bridge.media import frame_paths, is_sequence, printf_pattern, sequence_pattern
 
