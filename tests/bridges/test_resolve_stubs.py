@@ -87,3 +87,25 @@ def test_the_bridge_calls_only_what_the_fake_offers():
     assert called - qt <= documented, called - qt - documented
     fake_methods = {name for _, name, _ in _fake_classes()} | {"scriptapp"}
     assert called - qt <= fake_methods | {"getItem", "information"}
+
+
+def test_the_bridge_passes_as_many_arguments_as_resolve_takes():
+    """Each Resolve call in the bridge fits one of the stubs' signatures of that name
+    (at least the required parameters, at most all of them)."""
+    api = _stub_api()
+    shapes = {}
+    for methods in api.values():
+        for name, overloads in methods.items():
+            for params in overloads:
+                required = sum(1 for _, optional in params if not optional)
+                shapes.setdefault(name, []).append((required, len(params)))
+    bridge = Path(__file__).resolve().parents[2] / "resolve_bridge"
+    checked = 0
+    for path in bridge.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in shapes:
+                given = len(node.args) + len(node.keywords)
+                assert any(lo <= given <= hi for lo, hi in shapes[node.func.attr]), (
+                    f"{path.name}:{node.lineno} {node.func.attr} with {given} arguments; stubs take {shapes[node.func.attr]}")
+                checked += 1
+    assert checked >= 30
