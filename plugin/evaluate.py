@@ -215,7 +215,7 @@ def evaluate(pred_pattern: str, gt_pattern: str, out_dir: Optional[str], *,
     Returns:
         EvalResult with `summary` (print it) and `files` (what was written).
     """
-    with open_alpha_sequence(pred_pattern, "prediction") as pred_seq, \
+    with open_alpha_sequence(pred_pattern, "prediction", strict_channels=True) as pred_seq, \
             open_alpha_sequence(gt_pattern, "GT") as gt_seq:
         numbers = pair_frames(pred_seq, gt_seq, frames)
         result = _score_sequences(pred_seq, gt_seq, numbers, mode, core, quantize)
@@ -305,8 +305,9 @@ class AlphaSequence:
     opened once per run of consecutive frames, so gaps common to both sides are allowed.
     """
 
-    def __init__(self, pattern: str, role: str):
+    def __init__(self, pattern: str, role: str, strict_channels: bool = False):
         self.role = role
+        self.strict_channels = strict_channels  # only `A` or one channel (no grey RGB)
         self._plate = None
         self._span = None
         self.movie = os.path.splitext(pattern)[1].lower() in MOVIE_SUFFIXES
@@ -344,6 +345,8 @@ class AlphaSequence:
         """float32 HxW alpha of `frame` (a one-line error naming the file when it cannot be used)."""
         if frame not in self.frames:
             raise EvalError(f"{self.role} frame {frame}: {self.path(frame)} does not exist")
+        if self.strict_channels and not self.movie:
+            _alpha_channel(self.path(frame), f"{self.role} frame {frame}")
         if self._span is None or not self._span[0] <= frame <= self._span[1]:
             self.close()
             span = self._span_around(frame)
@@ -375,11 +378,30 @@ class AlphaSequence:
             inp.close()
 
 
-def open_alpha_sequence(pattern, role: str) -> AlphaSequence:
-    """An `AlphaSequence`; raises EvalError for an empty pattern or no frames."""
+def open_alpha_sequence(pattern, role: str, strict_channels: bool = False) -> AlphaSequence:
+    """An `AlphaSequence`; raises EvalError for an empty pattern or no frames.
+
+    `strict_channels` refuses files with several channels and no `A` (predictions: a grey
+    RGB file is more likely a beauty render given by mistake than a matte); GT may be grey RGB.
+    """
     if pattern is None or not str(pattern).strip():
         raise EvalError(f"{role}: empty pattern; give a sequence such as shot.####.exr or a folder of frames")
-    return AlphaSequence(os.fspath(pattern), role)
+    return AlphaSequence(os.fspath(pattern), role, strict_channels)
+
+
+def _alpha_channel(path: str, what: str) -> None:
+    """One-line error unless `path` has an `A` channel or exactly one channel."""
+    import OpenImageIO as oiio
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        return  # the reader names the problem
+    try:
+        names = list(inp.spec().channelnames)
+    finally:
+        inp.close()
+    if len(names) > 1 and not any(n.lower() in ("a", "alpha") for n in names):
+        raise EvalError(f"{what}: {path} has {len(names)} channels ({', '.join(names)}) and no A; "
+                        f"score the matte itself (an A channel or a single channel), not a colour image")
 
 
 def _open_alpha(pattern: str, span):

@@ -216,7 +216,14 @@ def test_prediction_with_several_channels_and_no_alpha(tmp_path):
     gt_pat = write_alpha(tmp_path / "gt", "alpha", [1], [g], ext="png")
     rgb = np.dstack([g, g, g])
     pred_pat = write_alpha(tmp_path / "pred", "hero", [1], [rgb], channels=["R", "G", "B"])
-    _refused(pred_pat, gt_pat, tmp_path / "eval", "hero.0001.exr", "no alpha channel")
+    _refused(pred_pat, gt_pat, tmp_path / "eval", "prediction frame 1", "hero.0001.exr", "3 channels (R, G, B) and no A")
+
+
+def test_grey_rgb_gt_is_accepted(tmp_path):
+    g = disc(H, W, 0)
+    gt_pat = write_alpha(tmp_path / "gt", "alpha", [1], [np.dstack([g, g, g])], ext="png")
+    pred_pat = write_alpha(tmp_path / "pred", "hero", [1], [g])
+    assert E.evaluate(pred_pat, gt_pat, None).totals["mad"] == 0.0
 
 
 @pytest.mark.parametrize("which", ["pred", "gt"])
