@@ -15,6 +15,7 @@ from __future__ import annotations
 import difflib
 import functools
 import os
+import threading
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -298,11 +299,34 @@ def _cpu_pair_cached(config_path, mtime, origin, src, dst):
     return cfg.getProcessor(src, dst).getDefaultCPUProcessor()
 
 
+_POOL = None
+_POOL_LOCK = threading.Lock()
+_PARALLEL_MIN_PIXELS = 1 << 16
+
+
+def _pool():
+    """Threads for big frames: OCIO releases the GIL while it works, so bands of rows run in
+    parallel (made on first use, never at import)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
+            _POOL = ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1)),
+                                       thread_name_prefix="ocio")
+        return _POOL
+
+
 def _apply(cpu, frame: np.ndarray) -> np.ndarray:
     out = np.array(frame, dtype=np.float32, order="C", copy=True)
     if out.ndim != 3 or out.shape[2] != 3:
         raise ValueError(f"expected an HxWx3 frame, got shape {out.shape}")
-    cpu.applyRGB(out)  # in place, whole buffer
+    workers = min(8, os.cpu_count() or 1)
+    if workers < 2 or out.shape[0] * out.shape[1] < _PARALLEL_MIN_PIXELS or out.shape[0] < 2 * workers:
+        cpu.applyRGB(out)  # in place, whole buffer
+        return out
+    bands = np.array_split(out, 2 * workers, axis=0)   # row bands of a C-contiguous array: contiguous views
+    for _ in _pool().map(cpu.applyRGB, bands):
+        pass
     return out
 
 

@@ -197,3 +197,13 @@ def test_guess_follows_the_config_in_use(tmp_path, monkeypatch):
     monkeypatch.setenv("OCIO", _write_cg_config(tmp_path / "cg.ocio"))
     guessed = _guess(tmp_path / "a", media.make_exr_sequence)
     assert guessed == color.get_config().getColorSpace("scene_linear").getName()
+
+
+def test_parallel_bands_equal_one_pass(monkeypatch):
+    frame = np.random.default_rng(5).random((300, 260, 3), dtype=np.float32) * 3.0
+    cpu = color.display_processor("ACEScg")
+    monkeypatch.setattr(color.os, "cpu_count", lambda: 4)
+    banded = color._apply(cpu, frame)
+    whole = frame.copy()
+    cpu.applyRGB(whole)
+    np.testing.assert_array_equal(banded, whole)
