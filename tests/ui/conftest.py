@@ -62,3 +62,6 @@ def drag(widget, points, button=QtCore.Qt.LeftButton, mods=QtCore.Qt.NoModifier)
 def mask_bytes(image):
     from ui.panel.maskimage import tight_bytes
     return tight_bytes(image)
+
+
+REPO_ROOT = str(__import__("pathlib").Path(__file__).resolve().parents[2])

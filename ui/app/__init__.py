@@ -1,0 +1,1 @@
+"""The standalone app: a main window around the panel (`matanyone-plugin app [PLATE]`)."""
