@@ -135,10 +135,10 @@ def missing_message(entry: Checkpoint, *, weights_dir=None, cache: Optional[Path
         places += f" or the studio folder {studio}{os.sep}" if not studio.is_file() else ""
     else:
         places += f" (or a studio folder named by ${ENV_WEIGHTS} or the weights_dir setting)"
-    head = (f"no network ({ENV_OFFLINE}=1): cannot download {entry.file}" if offline
-            else f"{entry.description or entry.name} weights not found")
+    head = (f"offline (setting or {ENV_OFFLINE}=1): cannot download {entry.file}" if offline
+            else f"checkpoint {entry.file} not found")
     tail = "" if offline else f", or run `matanyone-plugin weights get {entry.name}`"
-    return f"{head}: copy {entry.file} (from {entry.url}) into {places}{tail}"
+    return f"{head}: download it from {entry.url} on a machine with network and copy it into {places}{tail}"
 
 
 def resolve(spec: str, *, weights_dir=None) -> str:

@@ -371,3 +371,58 @@ def test_importing_weights_imports_neither_sam2_nor_hydra():
             "print(sorted(m for m in ('sam2', 'hydra', 'omegaconf') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# --- the `weights` command ----------------------------------------------------------------------
+
+@pytest.fixture
+def cli_registry(entries, tmp_path, monkeypatch):
+    data = {"version": 1, "checkpoints": {
+        name: {k: v for k, v in e.__dict__.items() if k != "name"} for name, e in entries.items()}}
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(data))
+    monkeypatch.setattr(weights, "REGISTRY_PATH", path)
+    return path
+
+
+def test_cli_list_get_verify_path(server, online, cli_registry, capsys):
+    from plugin.cli import main
+
+    assert main(["weights", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "standin" in out and "missing" in out and "Test Licence 1.0 (accept once)" in out
+
+    assert main(["weights", "get", "licensed"]) == 1          # stdin is not a terminal: no prompt
+    err = capsys.readouterr().err
+    assert "Non-commercial use only." in err and "--accept-licence" in err.splitlines()[-1]
+    assert server.log == []
+
+    assert main(["weights", "fetch", "licensed", "--accept-licence"]) == 0
+    captured = capsys.readouterr()
+    path = _cache() / "licensed.bin"
+    assert captured.out.strip() == str(path) and path.read_bytes() == DATA
+    assert "100.0%" in captured.err and "licensed.bin: ready" in captured.err
+
+    assert main(["weights", "path", "licensed"]) == 0
+    assert capsys.readouterr().out.strip() == str(path)
+    assert main(["weights", "path"]) == 0
+    assert capsys.readouterr().out.strip() == str(_cache())
+    assert main(["weights", "path", "standin"]) == 1
+    assert "weights get standin" in capsys.readouterr().err
+
+    assert main(["weights", "verify"]) == 0
+    assert f"ok     licensed: {path}" in capsys.readouterr().out
+    path.chmod(0o644)
+    path.write_bytes(DATA[:-1] + b"\0")
+    assert main(["weights", "verify", "licensed"]) == 1
+    assert "FAILED licensed" in capsys.readouterr().out
+
+
+def test_cli_get_respects_the_offline_setting(server, online, cli_registry, capsys):
+    from plugin import settings
+    from plugin.cli import main
+
+    settings.save(settings.Settings(offline=True))
+    assert main(["weights", "get", "standin"]) == 1
+    assert "offline" in capsys.readouterr().err
+    assert server.log == []
