@@ -10,6 +10,7 @@ Never writes anything: plates are read-only here.
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Dict, List, Optional, Tuple
@@ -196,11 +197,42 @@ def _plain_metadata(spec) -> Dict[str, object]:
     return out
 
 
-def _find_channel(names: List[str], wanted) -> Optional[int]:
+def _find_channel(names: List[str], wanted, layer: Optional[str] = None) -> Optional[int]:
+    """Index of the channel named one of `wanted` (case-insensitive), in `layer` if given
+    (`beauty.R` is channel R of layer beauty; '' is the unnamed layer)."""
     lowered = [n.lower() for n in names]
     for w in wanted:
-        if w in lowered:
-            return lowered.index(w)
+        for i, n in enumerate(lowered):
+            head, _, tail = n.rpartition(".")
+            if tail == w and (layer is None and head == "" or layer is not None and head == layer):
+                return i
+    return None
+
+
+def _layers(names: List[str]) -> List[str]:
+    """Layer prefixes in file order ('' first when there are unlayered channels)."""
+    out: List[str] = []
+    for n in names:
+        head = n.lower().rpartition(".")[0]
+        if head not in out:
+            out.append(head)
+    return sorted(out, key=lambda h: (h != "", out.index(h)))
+
+
+def _pick_rgb(names: List[str]) -> Optional[List[int]]:
+    """R, G, B of the unlayered channels, else of the first layer that has all three."""
+    for layer in _layers(names):
+        found = [_find_channel(names, w, layer) for w in _RGB_NAMES]
+        if None not in found:
+            return found
+    return None
+
+
+def _pick_alpha(names: List[str]) -> Optional[int]:
+    for layer in _layers(names):
+        found = _find_channel(names, _ALPHA_NAMES, layer)
+        if found is not None:
+            return found
     return None
 
 
@@ -276,11 +308,11 @@ class ImageSequencePlate(Plate):
         if want_alpha:
             if len(names) == 1:
                 return [0]
-            a = _find_channel(names, _ALPHA_NAMES)
+            a = _pick_alpha(names)
             if a is not None:
                 return [a]
-            found = [_find_channel(names, w) for w in _RGB_NAMES]
-            if None not in found:
+            found = _pick_rgb(names)
+            if found is not None:
                 return found        # a grey RGB matte: accepted only if R == G == B (checked after reading)
             raise PlateError(f"{path}: frame {frame} has no alpha channel (channels "
                              f"{', '.join(names)}); give a matte with an A channel or one channel")
@@ -288,9 +320,11 @@ class ImageSequencePlate(Plate):
             raise PlateError(
                 f"{path}: frame {frame} has {len(names)} channel(s) ({', '.join(names)}), "
                 f"not a colour plate; give an RGB or RGBA plate")
-        found = [_find_channel(names, w) for w in _RGB_NAMES]
-        if None in found:
-            return [0, 1, 2]  # unnamed or layered channels: the first three are the colour
+        found = _pick_rgb(names)
+        if found is None:
+            raise PlateError(
+                f"{path}: frame {frame} has no R, G, B channels (channels {', '.join(names[:8])}); "
+                f"give a plate with RGB colour channels")
         return found
 
     def read(self, frame: int) -> np.ndarray:
@@ -501,6 +535,7 @@ class MoviePlate(Plate):
         self._decoder = None
         self._next_index = None
         self._last = None
+        self._lock = threading.Lock()
 
     def source_paths(self) -> List[str]:
         return [self.path]
@@ -521,11 +556,12 @@ class MoviePlate(Plate):
 
     def _decoded(self, frame_number: int):
         self._check_frame(frame_number)
-        if self._last is not None and self._last[0] == frame_number:
-            return self._last[1]
-        vf = self._decode(frame_number)
-        self._last = (frame_number, vf)
-        return vf
+        with self._lock:             # one decoder: callers on several threads take turns
+            if self._last is not None and self._last[0] == frame_number:
+                return self._last[1]
+            vf = self._decode(frame_number)
+            self._last = (frame_number, vf)
+            return vf
 
     def _decode(self, frame_number: int):
         target = frame_number - 1

@@ -327,3 +327,22 @@ def test_untouched_guard_sees_a_changed_source(tmp_path, plates_untouched):
     assert media.changed_sources(plates_untouched) == [str(target)]
     target.write_bytes(original)                       # put it back so the guard itself passes
     assert media.changed_sources(plates_untouched) == []
+
+
+def test_layered_exr_without_plain_rgb_uses_the_first_rgb_layer(tmp_path):
+    h, w = 5, 7
+    rgb = media.source_image(h, w, channels=4)
+    # EXR sorts channels by name: beauty.A, beauty.B, beauty.G, beauty.R, depth.Z
+    stack = np.stack([rgb[..., 3], rgb[..., 2], rgb[..., 1], rgb[..., 0], rgb[..., 0] * 9], axis=-1)
+    media.write_image(tmp_path / "lay.1001.exr", stack, dtype="float",
+                      channels=["beauty.A", "beauty.B", "beauty.G", "beauty.R", "depth.Z"])
+    with plates.open(str(tmp_path / "lay.1001.exr")) as plate:
+        np.testing.assert_array_equal(plate.read(1001), rgb[..., :3])
+        np.testing.assert_array_equal(plate.read_alpha(1001), rgb[..., 3])
+
+
+def test_no_colour_channels_is_an_error(tmp_path):
+    media.write_image(tmp_path / "xyz.1001.exr", media.source_image(4, 4), channels=["X", "Y", "Z"])
+    with plates.open(str(tmp_path / "xyz.1001.exr")) as plate, \
+            pytest.raises(PlateError, match="no R, G, B channels"):
+        plate.read(1001)
