@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import os
 import re
+from fractions import Fraction
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
@@ -113,7 +114,7 @@ class AlphaWriter:
     def __init__(self, pattern: framepattern.FramePattern, *, display_window, data_window, dtype: str,
                  compression: str, channels: str, metadata: Mapping[str, object],
                  source_paths: Iterable[str], preview: Optional[framepattern.FramePattern],
-                 carry: Mapping[str, object]):
+                 carry: Mapping[str, object], timecode_clock: Optional[Tuple[int, int, int]] = None):
         self.pattern = pattern
         self.display_window = tuple(display_window)
         self.data_window = tuple(data_window)
@@ -123,6 +124,7 @@ class AlphaWriter:
         self.preview = preview
         self.metadata = {str(k): "" if v is None else str(v) for k, v in metadata.items()}
         self._carry = dict(carry)
+        self._clock = timecode_clock
         self._sources = {_real(p) for p in source_paths}
         self.written: List[int] = []
 
@@ -147,6 +149,8 @@ class AlphaWriter:
         for key, value in self.metadata.items():
             spec.attribute(_META_PREFIX + key, value)
         spec.attribute(_META_PREFIX + "frame", str(frame))
+        if self._clock is not None:
+            spec.attribute("smpte:TimeCode", oiio.TypeTimeCode, _timecode_value(self._clock, frame))
         for key, value in self._carry.items():
             if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[0], (int, float)):
                 spec.attribute(key, value[0], value[1])
@@ -264,12 +268,14 @@ def open(pattern, like=None, *, dtype: str = "half", compression: str = "zip",  
         raise OutputError(f"output channels {channels!r} is not one of {', '.join(_CHANNELS)}")
     carry: Dict[str, object] = {}
     sources: List[str] = []
+    clock = None
     if like is not None:
         display_window = like.display_window.as_tuple()
         data_window = like.data_window.as_tuple()
         frames = list(like.frames)
         sources = like.source_paths()
         carry = _carried_attributes(like)
+        clock = _timecode_clock(like)
     if display_window is None:
         raise ValueError("writers.open needs like=plate or display_window")
     data_window = data_window or display_window
@@ -293,7 +299,7 @@ def open(pattern, like=None, *, dtype: str = "half", compression: str = "zip",  
         _prepare_folder(preview_pattern.directory, "preview")
     return AlphaWriter(out, display_window=display_window, data_window=data_window, dtype=dtype,
                        compression=compression, channels=channels, metadata=metadata or {},
-                       source_paths=sources, preview=preview_pattern, carry=carry)
+                       source_paths=sources, preview=preview_pattern, carry=carry, timecode_clock=clock)
 
 
 def _same_file_exists(target: str, sources: List[str]) -> bool:
@@ -316,14 +322,44 @@ def _inode(path: str):
 
 
 def _carried_attributes(plate) -> Dict[str, object]:
-    """Frame rate and time code of the source, so the matte lines up in editorial tools."""
+    """Frame rate and pixel aspect of the source, so the matte lines up in editorial tools
+    and on anamorphic plates."""
+    import OpenImageIO as oiio
     carry: Dict[str, object] = {}
     if plate.fps:
-        from fractions import Fraction
-        import OpenImageIO as oiio
         rate = Fraction(plate.fps).limit_denominator(1001)
         carry["FramesPerSecond"] = (oiio.TypeRational, (rate.numerator, rate.denominator))
+    aspect = plate.metadata.get("PixelAspectRatio")
+    if isinstance(aspect, (int, float)) and aspect > 0:
+        carry["PixelAspectRatio"] = float(aspect)
     return carry
+
+
+def _timecode_clock(plate) -> Optional[Tuple[int, int, int]]:
+    """(first frame, start in frames, nominal rate) when the plate's time code can be counted
+    on per frame (non-drop-frame); else None."""
+    tc, fps = getattr(plate, "timecode", None), getattr(plate, "fps", None)
+    if not tc or not fps or ";" in tc:
+        return None
+    try:
+        hh, mm, ss, ff = (int(v) for v in tc.split(":"))
+    except ValueError:
+        return None
+    nominal = int(round(fps))
+    if nominal <= 0 or ff >= nominal:
+        return None
+    return plate.first, ((hh * 60 + mm) * 60 + ss) * nominal + ff, nominal
+
+
+def _timecode_value(clock: Tuple[int, int, int], frame: int):
+    first, start, nominal = clock
+    total = (start + frame - first) % (24 * 3600 * nominal)
+    ff = total % nominal
+    ss = total // nominal % 60
+    mm = total // (nominal * 60) % 60
+    hh = total // (nominal * 3600)
+    bcd = lambda v: ((v // 10) << 4) | (v % 10)  # noqa: E731
+    return (bcd(hh) << 24) | (bcd(mm) << 16) | (bcd(ss) << 8) | bcd(ff), 0
 
 
 # --------------------------------------------------------------------------- PNG outputs

@@ -203,3 +203,17 @@ def test_contact_sheet(tmp_path):
     cell_alpha = px[2 + 32 + 10, 2 + 84 + 42 + 20]     # row 1, column 1 = cell 4: alpha 0.8
     np.testing.assert_allclose(cell_alpha, 0.8, atol=2 / 255)
     assert os.listdir(tmp_path / "sheet") == ["contact.png"]
+
+
+def test_timecode_and_pixel_aspect_follow_the_source(tmp_path):
+    (tmp_path / "p").mkdir()
+    for f in (1001, 1002, 1003):
+        media.write_image(tmp_path / "p" / f"tc.{f}.exr", media.source_image(4, 6),
+                          attributes={"smpte:TimeCode": media.timecode_attribute(0, 59, 59, 22),
+                                      "FramesPerSecond": media.fps_attribute(24), "PixelAspectRatio": 2.0})
+    with plates.open(str(tmp_path / "p" / "tc.####.exr")) as plate:
+        with writers.open(str(tmp_path / "o" / "a.####.exr"), like=plate) as out:
+            out.write(1003, np.zeros((4, 6), np.float32))
+    with plates.open_alpha(str(tmp_path / "o" / "a.1003.exr")) as back:
+        assert back.timecode == "01:00:00:00"         # 00:59:59:22 + 2 frames at 24 fps
+        assert back.metadata["PixelAspectRatio"] == pytest.approx(2.0)
