@@ -220,7 +220,7 @@ def run_bench(dataset: str, *, weights: str = "auto", protocol: str = "auto", be
         out(f"  {clip.name}: {len(result.frames)} frames in {seconds:.1f} s  {result.table_row()}")
     metrics = M.METRICS_BY_MODE[proto.name]
     totals = {m: paper_mean([r.result.per_frame[m] for r in results]) for m in metrics}
-    weights_id = results[0].result.prediction_metadata.get("matanyone/weights", weights)
+    weights_id = results[0].result.weights or weights
     published = {k: v for k, v in PUBLISHED.items() if k[1] == proto.name and (bench_name in (None, k[0]))}
     for line in format_table(totals, metrics, weights_id, published):
         out(line)
@@ -235,14 +235,15 @@ def run_bench(dataset: str, *, weights: str = "auto", protocol: str = "auto", be
 
 def format_table(totals: Dict[str, float], metrics, weights_id: str, published) -> List[str]:
     """The table rows in the papers' order and units, ours first."""
-    head = f"{'':34s}" + "".join(f"{M.LABELS[m]:>8s}" for m in metrics)
-    units = f"{'':34s}" + "".join(f"{_unit(m):>8s}" for m in metrics)
+    width = 42
+    head = f"{'':{width}s}" + "".join(f"{M.LABELS[m]:>8s}" for m in metrics)
+    units = f"{'':{width}s}" + "".join(f"{_unit(m):>8s}" for m in metrics)
     label = f"this product ({weights_id})"
-    if len(label) > 33:
-        label = label[:30] + "..."
-    rows = [head, units, f"{label:34s}" + "".join(f"{totals[m]:8.2f}" for m in metrics)]
+    if len(label) > width - 1:
+        label = label[:width - 5] + "...)"
+    rows = [head, units, f"{label:{width}s}" + "".join(f"{totals[m]:8.2f}" for m in metrics)]
     for (bench_name, _), values in sorted(published.items()):
-        rows.append(f"{'MatAnyone, paper Table 1 (' + bench_name + ')':34s}"
+        rows.append(f"{'MatAnyone, paper Table 1 (' + bench_name + ')':{width}s}"
                     + "".join(f"{values[m]:8.2f}" for m in metrics))
     return rows
 

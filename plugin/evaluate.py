@@ -40,7 +40,7 @@ AUTO_HR_PIXELS = 1920 * 1080 // 2
 WORST_FRAMES = 3
 OUTPUT_FILES = ("metrics.json", "metrics.csv", "report.png")
 # Metadata named in the terminal summary (metrics.json keeps every "matanyone*" attribute).
-SUMMARY_METADATA = ("weights", "version", "software", "precision", "device")
+SUMMARY_METADATA = ("weights", "version", "software", "precision", "device", "warning")
 
 
 class EvalError(UserError):
@@ -87,6 +87,14 @@ class EvalResult:
         """Frame numbers with the highest MAD, worst first."""
         order = sorted(range(len(self.frames)), key=lambda i: (-self.per_frame["mad"][i], i))
         return [self.frames[i] for i in order[:count]]
+
+    @property
+    def weights(self) -> Optional[str]:
+        """The weights that made the prediction, from its metadata (`matanyone:weights` or `matanyone/weights`)."""
+        for key, value in self.prediction_metadata.items():
+            if re.fullmatch(r"matanyone[:/._]weights", key.lower()):
+                return value
+        return None
 
     def protocol_label(self) -> str:
         if self.core:

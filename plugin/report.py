@@ -57,7 +57,7 @@ def render_report(result, worst: Sequence[Tuple[int, np.ndarray, np.ndarray]], d
 def _title(result) -> str:
     what = "core-region metrics, our reading of the paper" if result.core else f"mode {result.mode}"
     quant = "8-bit quantised prediction" if result.quantized else "float prediction"
-    weights = result.prediction_metadata.get("matanyone/weights")
+    weights = result.weights
     made_by = f" (weights {weights})" if weights else ""
     return (f"{_short(result.prediction) or 'prediction'}{made_by} vs {_short(result.ground_truth) or 'GT'}\n"
             f"{result.width}x{result.height}, {what}, {quant}:  {result.table_row()}")

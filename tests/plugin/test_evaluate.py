@@ -68,6 +68,7 @@ def test_evaluate_writes_json_csv_and_report_matching_score_arrays(shot):
     assert data["prediction_quantized_8bit"] is True
     assert data["core_region"] is None
     assert data["prediction"]["metadata"] == {"matanyone/weights": "stand-in:demo", "matanyone/version": "0.1.0"}
+    assert result.weights == "stand-in:demo"
     assert data["frames"] == {"first": 1001, "last": 1006, "count": 6}
     assert [row["frame"] for row in data["per_frame"]] == frames
     assert data["per_frame"][3]["mad"] == pytest.approx(result.per_frame["mad"][3])

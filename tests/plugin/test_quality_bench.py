@@ -54,7 +54,7 @@ def fake_pipeline(gts, calls):
         for t, a in enumerate(gts[clip.name]):
             pred = a if clip.name == "clip0" or t == 0 else np.clip(a + np.float32(6 / 255) * (a > 0), 0, 1)
             write_image(out_pattern.replace("####", f"{t:04d}"), pred[..., None], dtype="float", channels=["A"],
-                        attributes={"matanyone/weights": "fake:test"})
+                        attributes={"matanyone:weights": "fake:test"})
     return run
 
 
