@@ -260,3 +260,15 @@ def test_score_arrays_refuses_bad_arrays():
         E.score_arrays(bad, g)
     with pytest.raises(UserError, match="--mode"):
         E.score_arrays(g, g, mode="4k")
+
+
+def test_prores_4444_prediction_movie_is_numbered_from_1(tmp_path):
+    from tests.plugin.media import make_prores
+    alphas = [disc(32, 48, t) for t in range(3)]
+    movie = tmp_path / "hero.mov"
+    make_prores(movie, frames=3, h=32, w=48, profile="4444", alpha=np.stack(alphas))
+    gt_pat = write_alpha(tmp_path / "gt", "alpha", [1, 2, 3], alphas, ext="png")
+    result = E.evaluate(str(movie), gt_pat, None, quantize=True)
+    assert result.frames == [1, 2, 3]
+    # the 10-bit alpha plane is within 0.125/255 of the 8-bit GT, so quantising lands on it exactly
+    assert result.totals["mad"] == 0.0 and result.prediction_metadata == {}
