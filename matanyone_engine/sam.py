@@ -179,12 +179,10 @@ def _build_model(config_name: str, seed: Optional[int] = None) -> torch.nn.Modul
     """SAM2Base from a packaged config; random init drawn from `seed` when given."""
     tree = _config_tree(config_name)
     tree["sam_mask_decoder_extra_args"] = dict(_DECODER_EXTRA)
-    if seed is None:
-        model = _instantiate(tree)
-    else:
-        with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):  # building draws random init: leave the caller's RNG alone
+        if seed is not None:
             torch.manual_seed(seed)
-            model = _instantiate(tree)
+        model = _instantiate(tree)
     return model.eval()
 
 
