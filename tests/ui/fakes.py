@@ -21,11 +21,13 @@ class FakeWorkerError(Exception):
 
 class FakeWorkerClient:
     def __init__(self, on_notification=None, width=96, height=64, frames=range(1001, 1011),
-                 frame_delay=0.02, fail=None, displays=None):
+                 frame_delay=0.02, fail=None, displays=None, scene=False):
         self.on_notification = on_notification
         self.width, self.height = width, height
         self.frames = list(frames)
         self.frame_delay = frame_delay
+        self.scene = scene              # True: a painted street scene with a walking figure (screenshots)
+        self.paused = threading.Event()  # set: a run waits before its next frame
         self.fail = dict(fail or {})
         self.displays = displays if displays is not None else {"sRGB": ["ACES 1.0 - SDR Video", "Un-tone-mapped"]}
         self.calls = []                    # (method, params) in the order they were sent
@@ -96,6 +98,13 @@ class FakeWorkerClient:
 
     def _m_read_frame(self, frame, display=None, view=None, exposure=0.0, gamma=1.0, downscale=1):
         w, h = self.width // downscale, self.height // downscale
+        if self.scene:
+            image = scene_frame(frame - self.frames[0], w, h)
+            path = os.path.join(self._dir, f"frame.{frame}.{downscale}.rgba")
+            with open(path, "wb") as fh:
+                fh.write(bytes(image.constBits())[: w * h * 4])
+            return {"path": path, "width": w, "height": h, "format": "rgba8", "frame": frame,
+                    "displays": self.displays}
         red = frame % 256
         data = bytearray()
         for y in range(h):
@@ -111,6 +120,11 @@ class FakeWorkerClient:
         return {"handle": f"embed-{frame}"}
 
     def _m_sam_mask(self, handle, points_pos, points_neg, box=None):
+        if self.scene:
+            frame = int(handle.split("-")[-1])
+            path = os.path.join(self._dir, f"sam.{len(self.calls)}.png")
+            scene_alpha(frame - self.frames[0], self.width, self.height, soft=False).save(path)
+            return {"mask_path": path, "score": 0.97, "width": self.width, "height": self.height}
         image = QtGui.QImage(self.width, self.height, QtGui.QImage.Format_Grayscale8)
         image.fill(0)
         painter = QtGui.QPainter(image)
@@ -138,12 +152,17 @@ class FakeWorkerClient:
                 callback(None, FakeWorkerError(f"cancelled after frame {frame - 1}"))
                 return
             time.sleep(self.frame_delay)
-            preview = QtGui.QImage(self.width, self.height, QtGui.QImage.Format_Grayscale8)
-            preview.fill(0)
-            painter = QtGui.QPainter(preview)
-            painter.fillRect(self.width // 4, self.height // 4, self.width // 2, self.height // 2,
-                             QtGui.QColor(255, 255, 255))
-            painter.end()
+            while self.paused.is_set() and not self.cancelled.is_set():
+                time.sleep(0.01)
+            if self.scene:
+                preview = scene_alpha(frame - self.frames[0], self.width, self.height, soft=True)
+            else:
+                preview = QtGui.QImage(self.width, self.height, QtGui.QImage.Format_Grayscale8)
+                preview.fill(0)
+                painter = QtGui.QPainter(preview)
+                painter.fillRect(self.width // 4, self.height // 4, self.width // 2, self.height // 2,
+                                 QtGui.QColor(255, 255, 255))
+                painter.end()
             path = os.path.join(self._dir, f"preview.{frame}.png")
             preview.save(path)
             elapsed = time.monotonic() - start
@@ -153,3 +172,86 @@ class FakeWorkerClient:
                                                   "eta_s": (total - i) * elapsed / i, "preview_path": path})
         callback({"status": "done", "outputs": {"object1": "/tmp/matte/sh010_object1.####.exr"},
                   "frames": [self.frames[0], self.frames[-1]]}, None)
+
+
+def _figure_parts(t: int, w: int, h: int):
+    """A walking figure at frame index t (plate size w x h) as (colour, path) parts."""
+    s = h / 540.0
+    cx = w * 0.32 + t * 9 * s
+    ground = h * 0.86
+    swing = (t % 8 - 4) * 4 * s
+
+    def rounded(x, y, rw, rh, r):
+        path = QtGui.QPainterPath()
+        path.addRoundedRect(QtCore.QRectF(x, y, rw, rh), r, r)
+        return path
+    parts = []
+    for side in (-1, 1):
+        parts.append(((52, 72, 120), rounded(cx + side * 30 * s - 20 * s + side * swing, ground - 140 * s,
+                                             40 * s, 140 * s, 16 * s)))
+    for side in (-1, 1):
+        parts.append(((176, 48, 44), rounded(cx + side * 70 * s - 14 * s - side * swing, ground - 275 * s,
+                                             28 * s, 130 * s, 12 * s)))
+    parts.append(((190, 56, 50), rounded(cx - 58 * s, ground - 285 * s, 116 * s, 160 * s, 40 * s)))
+    head = QtGui.QPainterPath()
+    head.addEllipse(QtCore.QPointF(cx, ground - 330 * s), 34 * s, 40 * s)
+    parts.append(((222, 176, 140), head))
+    hair = QtGui.QPainterPath()
+    for i in range(9):  # strands that make the top edge fine
+        hair.addEllipse(QtCore.QPointF(cx - 30 * s + i * 7.5 * s, ground - 368 * s + abs(i - 4) * 3 * s),
+                        3.5 * s, 13 * s)
+    parts.append(((60, 40, 30), hair))
+    return parts
+
+
+def _figure_path(t: int, w: int, h: int) -> QtGui.QPainterPath:
+    path = QtGui.QPainterPath()
+    path.setFillRule(QtCore.Qt.WindingFill)
+    for _colour, part in _figure_parts(t, w, h):
+        path.addPath(part)
+    return path
+
+
+def scene_frame(t: int, w: int, h: int) -> QtGui.QImage:
+    """A display-ready street-at-dusk frame with the figure in it (RGBA8888)."""
+    image = QtGui.QImage(w, h, QtGui.QImage.Format_RGBA8888)
+    p = QtGui.QPainter(image)
+    p.setRenderHint(QtGui.QPainter.Antialiasing)
+    sky = QtGui.QLinearGradient(0, 0, 0, h)
+    sky.setColorAt(0.0, QtGui.QColor(38, 62, 104))
+    sky.setColorAt(0.55, QtGui.QColor(214, 138, 92))
+    sky.setColorAt(0.56, QtGui.QColor(70, 66, 70))
+    sky.setColorAt(1.0, QtGui.QColor(44, 42, 46))
+    p.fillRect(0, 0, w, h, sky)
+    p.setPen(QtCore.Qt.NoPen)
+    for i, (x, bh) in enumerate(((0.02, 0.30), (0.14, 0.42), (0.30, 0.25), (0.55, 0.38), (0.72, 0.47), (0.88, 0.33))):
+        p.setBrush(QtGui.QColor(30 + 6 * i, 32 + 4 * i, 44 + 5 * i))
+        p.drawRect(QtCore.QRectF(x * w, h * (0.56 - bh), 0.13 * w, h * bh))
+        p.setBrush(QtGui.QColor(250, 210, 120, 150))
+        for k in range(4):
+            p.drawRect(QtCore.QRectF((x + 0.02 + 0.025 * (k % 2)) * w, h * (0.56 - bh + 0.05 + 0.06 * (k // 2)),
+                                     0.012 * w, 0.025 * h))
+    for colour, part in _figure_parts(t, w, h):
+        p.setBrush(QtGui.QColor(*colour))
+        p.drawPath(part)
+    p.end()
+    return image
+
+
+def scene_alpha(t: int, w: int, h: int, soft: bool = True) -> QtGui.QImage:
+    """The figure's matte at frame index t (Grayscale8), with a soft edge when `soft`."""
+    image = QtGui.QImage(w, h, QtGui.QImage.Format_Grayscale8)
+    image.fill(0)
+    p = QtGui.QPainter(image)
+    p.setRenderHint(QtGui.QPainter.Antialiasing)
+    path = _figure_path(t, w, h)
+    if soft:  # a soft edge: rings of falling grey outside the silhouette
+        p.setBrush(QtCore.Qt.NoBrush)
+        for k in range(4, 0, -1):
+            p.setPen(QtGui.QPen(QtGui.QColor(*(3 * (255 - 50 * k,))), 1.5 * k * h / 540.0))
+            p.drawPath(path)
+    p.setPen(QtCore.Qt.NoPen)
+    p.setBrush(QtGui.QColor(255, 255, 255))
+    p.drawPath(path)
+    p.end()
+    return image

@@ -188,6 +188,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_event(self, event: str, payload) -> None:
         if event == "plate":
             self.setWindowTitle(f"MatAnyone — {os.path.basename(payload.path)}")
+            self.statusBar().clearMessage()
 
     def dragEnterEvent(self, event):  # noqa: N802 - Qt's name
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):

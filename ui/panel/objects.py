@@ -4,11 +4,31 @@ from __future__ import annotations
 from Qt import QtCore, QtGui, QtWidgets
 
 ID_ROLE = QtCore.Qt.UserRole + 1
+KEYS_ROLE = QtCore.Qt.UserRole + 2
+
+
+class _KeysDelegate(QtWidgets.QStyledItemDelegate):
+    """Draws each object's keyframe count at the right of its row."""
+
+    def paint(self, painter, option, index):
+        super().paint(painter, option, index)
+        count = index.data(KEYS_ROLE) or 0
+        painter.save()
+        painter.setPen(option.palette.color(QtGui.QPalette.HighlightedText if option.state & QtWidgets.QStyle.State_Selected
+                                             else QtGui.QPalette.PlaceholderText))
+        text = "{} key{}".format(count, "" if count == 1 else "s") if count else "no keys"
+        painter.drawText(option.rect.adjusted(0, 0, -6, 0), QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter, text)
+        painter.restore()
 
 
 def swatch(colour: str, size: int = 14) -> QtGui.QIcon:
     pix = QtGui.QPixmap(size, size)
-    pix.fill(QtGui.QColor(colour))
+    pix.fill(QtGui.QColor(0, 0, 0, 0))
+    painter = QtGui.QPainter(pix)
+    painter.setPen(QtGui.QPen(QtGui.QColor(20, 20, 20), 1))
+    painter.setBrush(QtGui.QColor(colour))
+    painter.drawRect(0, 0, size - 1, size - 1)
+    painter.end()
     return QtGui.QIcon(pix)
 
 
@@ -23,6 +43,7 @@ class ObjectsBox(QtWidgets.QGroupBox):
         self.list.setToolTip("Each object gets its own alpha file. Tick to show its mask; double-click to rename. "
                              "Ticks on the frame slider show its keyframes.")
         self.list.setMaximumHeight(130)
+        self.list.setItemDelegate(_KeysDelegate(self.list))
         self.add_button = QtWidgets.QPushButton("Add")
         self.add_button.setToolTip("Add an object to matte (a person, a prop). Ctrl+N")
         self.colour_button = QtWidgets.QPushButton("Colour…")
@@ -48,6 +69,8 @@ class ObjectsBox(QtWidgets.QGroupBox):
             for obj in self.controller.objects:
                 keys = sorted(obj.masks)
                 item = QtWidgets.QListWidgetItem(swatch(obj.colour), obj.name)
+                item.setData(QtCore.Qt.DisplayRole, obj.name)
+                item.setData(KEYS_ROLE, len(keys))
                 item.setData(ID_ROLE, obj.id)
                 item.setFlags(item.flags() | QtCore.Qt.ItemIsEditable | QtCore.Qt.ItemIsUserCheckable)
                 item.setCheckState(QtCore.Qt.Checked if obj.visible else QtCore.Qt.Unchecked)

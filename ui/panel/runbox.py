@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from Qt import QtCore, QtWidgets
 
-DIRECTIONS = (("both", "Both ways from keyframes"), ("forward", "Forward only"), ("backward", "Backward only"))
+DIRECTIONS = (("both", "Both ways"), ("forward", "Forward"), ("backward", "Backward"))
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = (("fp32", "Full (fp32)"), ("fp16", "Half (fp16)"), ("bf16", "Half (bf16)"))
 PREVIEWS = (("masks", "Masks"), ("overlay", "Alpha overlay"), ("alpha", "Alpha only"), ("checker", "Over checkerboard"))

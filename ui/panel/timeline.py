@@ -66,10 +66,6 @@ class FrameSlider(QtWidgets.QWidget):
             done = QtCore.QRectF(track.left(), track.top(), self.tick_x(self.done_upto) - track.left(), track.height())
             p.setBrush(QtGui.QColor(60, 130, 80))
             p.drawRoundedRect(done, 3, 3)
-        for frame, colour in self.marks:
-            x = self.tick_x(frame)
-            p.setPen(QtGui.QPen(QtGui.QColor(colour), 3))
-            p.drawLine(QtCore.QPointF(x, 6), QtCore.QPointF(x, 26))
         if self.frame is not None:
             x = self.tick_x(self.frame)
             p.setPen(QtGui.QPen(QtGui.QColor(20, 20, 20), 1))
@@ -77,6 +73,10 @@ class FrameSlider(QtWidgets.QWidget):
             p.drawPolygon(QtGui.QPolygonF([QtCore.QPointF(x - 6, 2), QtCore.QPointF(x + 6, 2),
                                            QtCore.QPointF(x + 6, 22), QtCore.QPointF(x, 28),
                                            QtCore.QPointF(x - 6, 22)]))
+        for frame, colour in self.marks:  # over the handle, so the current keyframe shows
+            x = self.tick_x(frame)
+            p.setPen(QtGui.QPen(QtGui.QColor(colour), 3))
+            p.drawLine(QtCore.QPointF(x, 6), QtCore.QPointF(x, 26))
         p.setPen(self.palette().color(QtGui.QPalette.WindowText))
         font = p.font()
         font.setPointSizeF(max(7.0, font.pointSizeF() - 1))

@@ -67,6 +67,9 @@ class MaskToolBox(QtWidgets.QGroupBox):
         super().__init__("Mask", parent)
         self.controller, self.viewer = controller, viewer
         self.tool_buttons = {}
+        self.setStyleSheet("QToolButton { padding: 3px 6px; }"
+                           "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text);"
+                           " border: 1px solid palette(highlight); border-radius: 3px; }")
         tools = QtWidgets.QHBoxLayout()
         group = QtWidgets.QButtonGroup(self)
         for key, (label, key_name, tip) in TOOL_TIPS.items():
@@ -185,6 +188,14 @@ class Panel(QtWidgets.QWidget):
         self.viewer.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f}%"))
         c.subscribe(self._on_event)
         self.objects_box.refresh()
+        self._set_plate_controls(False)
+
+    def _set_plate_controls(self, enabled: bool) -> None:
+        for w in (self.display, self.view, self.exposure, self.gamma, self.proxy, self.frame_box, self.tools):
+            w.setEnabled(enabled)
+        if not enabled:
+            self.frame_box.setRange(0, 0)
+        self.frame_box.setSpecialValueText("" if enabled else "–")
 
     # ---------------------------------------------------------------- layout
     def _build_viewer_bar(self) -> None:
@@ -221,6 +232,8 @@ class Panel(QtWidgets.QWidget):
         self.frame_box.valueChanged.connect(self.controller.set_frame)
         for w in (self.display, self.view):
             w.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToContents)
+        self.display.setPlaceholderText("display")
+        self.view.setPlaceholderText("view")
         self.display.currentIndexChanged.connect(self._display_changed)
         self.view.currentIndexChanged.connect(self._view_settings_changed)
         self.exposure.valueChanged.connect(self._view_settings_changed)
@@ -292,6 +305,7 @@ class Panel(QtWidgets.QWidget):
 
     def _ev_plate(self, plate) -> None:
         self.error_bar.hide()
+        self._set_plate_controls(True)
         self.viewer.set_plate(plate.width, plate.height)
         self.slider.set_frames(plate.frames)
         self.frame_box.blockSignals(True)
@@ -313,8 +327,7 @@ class Panel(QtWidgets.QWidget):
         for name in displays:
             self.display.addItem(name, name)
         want = self.controller.display
-        if want and self.display.findData(want) >= 0:
-            self.display.setCurrentIndex(self.display.findData(want))
+        self.display.setCurrentIndex(max(0, self.display.findData(want) if want else 0))
         self.display.blockSignals(False)
         self._fill_views()
 
@@ -328,8 +341,7 @@ class Panel(QtWidgets.QWidget):
         for name in views:
             self.view.addItem(name, name)
         want = self.controller.view
-        if want and self.view.findData(want) >= 0:
-            self.view.setCurrentIndex(self.view.findData(want))
+        self.view.setCurrentIndex(max(0, self.view.findData(want) if want else 0))
         self.view.blockSignals(False)
 
     def _display_changed(self, _i) -> None:
@@ -346,6 +358,8 @@ class Panel(QtWidgets.QWidget):
 
     def _ev_current_frame(self, frame) -> None:
         self.slider.set_frame(frame)
+        if self.status.text().startswith("frame "):
+            self.status.setText(f"frame {frame}")
         self.frame_box.blockSignals(True)
         self.frame_box.setValue(frame)
         self.frame_box.blockSignals(False)
