@@ -104,11 +104,13 @@ def make_widget():
 
     import ui
     from nuke_bridge.host import NukeHost
+    from nuke_bridge.progress import NukeProgress
 
     container = QtWidgets.QWidget()
     layout = QtWidgets.QVBoxLayout(container)
     layout.setContentsMargins(0, 0, 0, 0)
     container.panel = ui.show_panel(parent=container, host=NukeHost())
     layout.addWidget(container.panel)
+    container.progress = NukeProgress(container.panel.controller)
     _WIDGETS.append(container)
     return container

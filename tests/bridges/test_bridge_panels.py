@@ -60,6 +60,7 @@ def test_nuke_pane_loads_the_selected_read_into_the_real_panel(qtbot, fake_nuke,
     qtbot.addWidget(widget)
     assert isinstance(widget.panel, widgets.Panel) and isinstance(widget.panel.host, NukeHost)
     assert widget.panel.parent() is widget
+    assert widget.progress.controller is widget.panel.controller  # Nuke's progress bar follows runs
     qtbot.waitUntil(lambda: bool(_calls("open_plate")), timeout=5000)
     assert _calls("open_plate")[0]["path"] == "/s/sh010.%04d.exr"
     assert _calls("open_plate")[0]["colourspace"] == "ARRI LogC3 (EI800)"

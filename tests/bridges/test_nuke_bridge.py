@@ -310,3 +310,41 @@ def test_wiring_is_one_undo_step(fake_nuke):
     last_change = max(i for i, n in enumerate(names) if n in ("setValue", "setInput", "Layer"))
     assert names.index("Undo.begin") < first_node and last_change < names.index("Undo.end")
     assert fake_nuke.fake_calls("Undo.begin") == [("MatAnyone: sh010",)]
+
+
+# ---- Nuke's progress bar --------------------------------------------------------------------
+
+class _Controller:
+    def __init__(self):
+        self.listeners, self.cancels = [], 0
+        self.plate = type("P", (), {"path": "/s/sh010.####.exr"})()
+
+    def subscribe(self, fn):
+        self.listeners.append(fn)
+
+    def emit(self, event, payload):
+        for fn in self.listeners:
+            fn(event, payload)
+
+    def cancel(self):
+        self.cancels += 1
+
+
+def test_progress_task_follows_the_run_and_cancels_it(fake_nuke):
+    from nuke_bridge.progress import NukeProgress
+
+    controller = _Controller()
+    progress = NukeProgress(controller)
+    controller.emit("progress", {"done": 1, "total": 4})  # no run yet: nothing shown
+    assert fake_nuke.fake_calls("ProgressTask") == []
+    controller.emit("run_state", "running")
+    assert fake_nuke.fake_calls("ProgressTask") == [("MatAnyone sh010.####.exr",)]
+    controller.emit("progress", {"frame": 1002, "done": 2, "total": 4, "fps": 3.25})
+    assert fake_nuke.fake_calls("ProgressTask.setProgress") == [(50,)]
+    assert fake_nuke.fake_calls("ProgressTask.setMessage") == [("frame 1002 (2/4, 3.2 fps)",)]
+    assert controller.cancels == 0
+    progress.task.fake_cancelled = True
+    controller.emit("progress", {"frame": 1003, "done": 3, "total": 4})
+    assert controller.cancels == 1
+    controller.emit("run_state", "cancelled")
+    assert progress.task is None

@@ -175,6 +175,21 @@ class Layer(object):  # nuke.Layer(name, channels)
         _layers.append(name)
 
 
+class ProgressTask(object):  # nuke.ProgressTask(name)
+    def __init__(self, name):
+        calls.append(("ProgressTask", (name,)))
+        self.fake_cancelled = False
+
+    def setProgress(self, i):  # nuke.ProgressTask.setProgress
+        calls.append(("ProgressTask.setProgress", (i,)))
+
+    def setMessage(self, message):  # nuke.ProgressTask.setMessage
+        calls.append(("ProgressTask.setMessage", (message,)))
+
+    def isCancelled(self):  # nuke.ProgressTask.isCancelled
+        return self.fake_cancelled
+
+
 class Undo(object):  # nuke.Undo
     def begin(self, name=None):  # nuke.Undo.begin
         calls.append(("Undo.begin", (name,)))
