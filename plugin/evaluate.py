@@ -19,9 +19,6 @@ of numbered images (`clip/pha/`, as the public test sets are laid out).
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import re
 import tempfile
@@ -31,6 +28,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from plugin import metrics as M
+from plugin import report as R
 from plugin.errors import UserError
 
 IMAGE_SUFFIXES = (".exr", ".png", ".tif", ".tiff", ".dpx", ".jpg", ".jpeg")
@@ -39,8 +37,6 @@ MOVIE_SUFFIXES = (".mov", ".mp4", ".m4v", ".mxf", ".mkv", ".avi")
 AUTO_HR_PIXELS = 1920 * 1080 // 2
 WORST_FRAMES = 3
 OUTPUT_FILES = ("metrics.json", "metrics.csv", "report.png")
-# Metadata named in the terminal summary (metrics.json keeps every "matanyone*" attribute).
-SUMMARY_METADATA = ("weights", "version", "software", "precision", "device", "warning")
 
 
 class EvalError(UserError):
@@ -106,62 +102,9 @@ class EvalResult:
         """CSV/JSON name of a metric: core-region ones carry `_core_ours`."""
         return f"{metric}_core_ours" if self.core else metric
 
-    def to_dict(self) -> dict:
-        """What metrics.json holds."""
-        return {
-            "tool": "matanyone-plugin eval",
-            "tool_version": _package_version(),
-            "protocol": self.protocol_label(),
-            "mode": self.mode,
-            "mode_source": self.mode_source,
-            "core_region": ({"ours": True, "label": M.CORE_LABEL, "kernel": M.CORE_KERNEL,
-                             "window": "square", "mask_threshold": 0.5,
-                             "gt_is_segmentation_mask": True} if self.core else None),
-            "resolution": {"width": self.width, "height": self.height},
-            "prediction_quantized_8bit": self.quantized,
-            "prediction": {"pattern": self.prediction, "metadata": self.prediction_metadata},
-            "ground_truth": {"pattern": self.ground_truth},
-            "frames": {"first": self.frames[0], "last": self.frames[-1], "count": len(self.frames)},
-            "units": {self.column(m): M.UNITS[m] for m in self.metrics},
-            "totals": {self.column(m): self.totals[m] for m in self.metrics},
-            "dtssd_after_first": self.dtssd_after_first,
-            "worst_frames_by_mad": self.worst_frames(),
-            "per_frame": [dict({"frame": f}, **{self.column(m): self.per_frame[m][i] for m in self.metrics})
-                          for i, f in enumerate(self.frames)],
-            "notes": list(self.notes),
-        }
-
-    def to_csv(self) -> str:
-        """metrics.csv: one row per frame, then a `mean` row."""
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(["frame"] + [self.column(m) for m in self.metrics])
-        for i, f in enumerate(self.frames):
-            writer.writerow([f] + [_fmt(self.per_frame[m][i]) for m in self.metrics])
-        writer.writerow(["mean"] + [_fmt(self.totals[m]) for m in self.metrics])
-        return buf.getvalue()
-
     def table_row(self) -> str:
         """`MAD 5.15  MSE 0.93  Grad 0.67  dtSSD 1.18  Conn 0.26` in the papers' order."""
         return "  ".join(f"{M.LABELS[m]} {self.totals[m]:.2f}" for m in self.metrics)
-
-    def make_summary(self, out_dir: Optional[str] = None) -> str:
-        lines = [f"eval {_frame_span(self.frames)} ({len(self.frames)} frames, {self.width}x{self.height}, "
-                 f"{self.protocol_label()}; prediction {'8-bit quantised' if self.quantized else 'float'})"]
-        units = ", ".join(f"{M.LABELS[m]} {M.UNITS[m]}" for m in self.metrics)
-        lines.append(f"  {self.table_row()}   [{units}]")
-        if self.dtssd_after_first is not None:
-            lines.append(f"  dtSSD over frame pairs only (t>=1): {self.dtssd_after_first:.2f}")
-        worst = ", ".join(f"{f} ({self.per_frame['mad'][self.frames.index(f)]:.2f})" for f in self.worst_frames())
-        lines.append(f"  worst frames by MAD: {worst}")
-        made_by = {k: v for k, v in self.prediction_metadata.items()
-                   if any(word in k.lower() for word in SUMMARY_METADATA)}
-        if made_by:
-            lines.append("  prediction made by: " + ", ".join(f"{k}={v}" for k, v in sorted(made_by.items())))
-        lines.extend(f"  note: {n}" for n in self.notes)
-        if out_dir:
-            lines.append(f"  report: {os.path.join(out_dir, 'report.png')} (+ metrics.json, metrics.csv)")
-        return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- arrays
@@ -199,7 +142,7 @@ def score_arrays(pred, gt, mode: str = "lr", *, core: bool = False, quantize: bo
         _check_values(g[i], f"GT frame {f}")
         scorer.add(f, p[i], g[i])
     result = _result(scorer, p.shape[2], p.shape[1], mode_source=source)
-    result.summary = result.make_summary()
+    result.summary = R.summary(result)
     return result
 
 
@@ -228,17 +171,16 @@ def evaluate(pred_pattern: str, gt_pattern: str, out_dir: Optional[str], *,
         numbers = pair_frames(pred_seq, gt_seq, frames)
         result = _score_sequences(pred_seq, gt_seq, numbers, mode, core, quantize)
         if out_dir is None:
-            result.summary = result.make_summary()
+            result.summary = R.summary(result)
             return result
         out_dir = os.fspath(out_dir)
-        blobs = {"metrics.json": b"", "metrics.csv": result.to_csv().encode("utf-8")}
+        blobs = {"metrics.json": b"", "metrics.csv": R.metrics_csv(result).encode("utf-8")}
         if report:
-            from plugin import report as R
             worst = [(f, _scored_pred(pred_seq.read(f), quantize), gt_seq.read(f)) for f in result.worst_frames()]
             blobs["report.png"] = R.render_report(result, worst)
     result.files = {name: os.path.join(out_dir, name) for name in blobs}
-    result.summary = result.make_summary(out_dir if report else None)
-    blobs["metrics.json"] = (json.dumps(result.to_dict(), indent=1) + "\n").encode("utf-8")
+    result.summary = R.summary(result, out_dir if report else None)
+    blobs["metrics.json"] = R.metrics_json(result).encode("utf-8")
     _write_all(out_dir, blobs)  # only now, after every frame was read and scored
     return result
 
@@ -501,26 +443,4 @@ def _umask() -> int:
 def _holes(frames: List[int]) -> str:
     present = set(frames)
     missing = [f for f in range(frames[0], frames[-1] + 1) if f not in present]
-    return _frame_span(missing) if missing else ""
-
-
-def _frame_span(frames: List[int]) -> str:
-    spans: List[List[int]] = []
-    for f in sorted(frames):
-        if spans and f == spans[-1][1] + 1:
-            spans[-1][1] = f
-        else:
-            spans.append([f, f])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.6g}"
-
-
-def _package_version() -> str:
-    try:
-        from importlib.metadata import version
-        return version("matanyone-plugin")
-    except Exception:  # noqa: BLE001 - not installed (running from a checkout)
-        return "0+checkout"
+    return R.frame_span(missing) if missing else ""

@@ -1,6 +1,7 @@
-"""The eval report picture: per-frame MAD and dtSSD, then the worst frames side by side.
+"""What `eval` writes: metrics.json, metrics.csv, the terminal summary, and report.png.
 
-One PNG (`report.png`): a chart of MAD and dtSSD over frame numbers (means dashed, worst
+`metrics_json`, `metrics_csv` and `summary` turn a `plugin.evaluate.EvalResult` into text.
+`render_report` draws one PNG (`report.png`): a chart of MAD and dtSSD over frame numbers (means dashed, worst
 frames marked), then one row per worst frame: prediction (as scored), ground truth, and
 the signed difference prediction - GT in a diverging map (red: matte where there should be
 none or too dense; blue: holes or too thin; white: right). matplotlib with the Agg backend,
@@ -8,12 +9,95 @@ no display needed; nothing here reads or writes files.
 """
 from __future__ import annotations
 
+import csv
 import io
-from typing import Sequence, Tuple
+import json
+import os
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from plugin import metrics as M
+
+# Metadata named in the terminal summary (metrics.json keeps every "matanyone*" attribute).
+SUMMARY_METADATA = ("weights", "version", "software", "precision", "device", "warning")
+
+
+def metrics_json(result) -> str:
+    """metrics.json: per-frame values, means, protocol, resolution and what made the prediction."""
+    r = result
+    data = {
+        "tool": "matanyone-plugin eval",
+        "tool_version": _package_version(),
+        "protocol": r.protocol_label(),
+        "mode": r.mode,
+        "mode_source": r.mode_source,
+        "core_region": ({"ours": True, "label": M.CORE_LABEL, "kernel": M.CORE_KERNEL, "window": "square",
+                         "mask_threshold": 0.5, "gt_is_segmentation_mask": True} if r.core else None),
+        "resolution": {"width": r.width, "height": r.height},
+        "prediction_quantized_8bit": r.quantized,
+        "prediction": {"pattern": r.prediction, "metadata": r.prediction_metadata},
+        "ground_truth": {"pattern": r.ground_truth},
+        "frames": {"first": r.frames[0], "last": r.frames[-1], "count": len(r.frames)},
+        "units": {r.column(m): M.UNITS[m] for m in r.metrics},
+        "totals": {r.column(m): r.totals[m] for m in r.metrics},
+        "dtssd_after_first": r.dtssd_after_first,
+        "worst_frames_by_mad": r.worst_frames(),
+        "per_frame": [dict({"frame": f}, **{r.column(m): r.per_frame[m][i] for m in r.metrics})
+                      for i, f in enumerate(r.frames)],
+        "notes": list(r.notes),
+    }
+    return json.dumps(data, indent=1) + "\n"
+
+
+def metrics_csv(result) -> str:
+    """metrics.csv: one row per frame, then a `mean` row."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["frame"] + [result.column(m) for m in result.metrics])
+    for i, f in enumerate(result.frames):
+        writer.writerow([f] + [f"{result.per_frame[m][i]:.6g}" for m in result.metrics])
+    writer.writerow(["mean"] + [f"{result.totals[m]:.6g}" for m in result.metrics])
+    return buf.getvalue()
+
+
+def summary(result, out_dir: Optional[str] = None) -> str:
+    """The few lines `eval` prints."""
+    r = result
+    lines = [f"eval {frame_span(r.frames)} ({len(r.frames)} frames, {r.width}x{r.height}, "
+             f"{r.protocol_label()}; prediction {'8-bit quantised' if r.quantized else 'float'})"]
+    units = ", ".join(f"{M.LABELS[m]} {M.UNITS[m]}" for m in r.metrics)
+    lines.append(f"  {r.table_row()}   [{units}]")
+    if r.dtssd_after_first is not None:
+        lines.append(f"  dtSSD over frame pairs only (t>=1): {r.dtssd_after_first:.2f}")
+    worst = ", ".join(f"{f} ({r.per_frame['mad'][r.frames.index(f)]:.2f})" for f in r.worst_frames())
+    lines.append(f"  worst frames by MAD: {worst}")
+    made_by = {k: v for k, v in r.prediction_metadata.items() if any(w in k.lower() for w in SUMMARY_METADATA)}
+    if made_by:
+        lines.append("  prediction made by: " + ", ".join(f"{k}={v}" for k, v in sorted(made_by.items())))
+    lines.extend(f"  note: {n}" for n in r.notes)
+    if out_dir:
+        lines.append(f"  report: {os.path.join(out_dir, 'report.png')} (+ metrics.json, metrics.csv)")
+    return "\n".join(lines)
+
+
+def frame_span(frames: List[int]) -> str:
+    """`[1, 2, 3, 7]` -> `"1-3, 7"`."""
+    spans: List[List[int]] = []
+    for f in sorted(frames):
+        if spans and f == spans[-1][1] + 1:
+            spans[-1][1] = f
+        else:
+            spans.append([f, f])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def _package_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("matanyone-plugin")
+    except Exception:  # noqa: BLE001 - not installed (running from a checkout)
+        return "0+checkout"
 
 PANEL_WIDTH_IN = 3.2  # inches per image column
 MAX_PANEL_PIXELS = 960  # wider frames are box-averaged down for display only
