@@ -426,3 +426,19 @@ def test_cli_get_respects_the_offline_setting(server, online, cli_registry, caps
     assert main(["weights", "get", "standin"]) == 1
     assert "offline" in capsys.readouterr().err
     assert server.log == []
+
+
+def test_cancel_keeps_the_part_and_a_later_run_resumes(server, online):
+    big = DATA * 10
+    server.files["/big.bin"] = big
+    e = {"big": weights.Checkpoint(name="big", url=server.url("/big.bin"), file="big.bin", size=len(big),
+                                   sha256=hashlib.sha256(big).hexdigest())}
+    from matanyone_engine.download import DownloadCancelled
+
+    with pytest.raises(DownloadCancelled, match="run it again to resume"):
+        weights.fetch("big", entries=e, cancel=lambda: True)
+    part = _cache() / "big.bin.part"
+    kept = part.stat().st_size
+    assert 0 < kept < len(big) and not (_cache() / "big.bin").exists()
+    assert weights.fetch("big", entries=e).read_bytes() == big
+    assert server.requests("/big.bin")[-1].range == f"bytes={kept}-"
