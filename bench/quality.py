@@ -23,6 +23,7 @@ only compare at the data set's own resolution.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -227,10 +228,18 @@ def run_bench(dataset: str, *, weights: str = "auto", protocol: str = "auto", be
     if weights_id.startswith("stand-in"):
         out("NOTE: stand-in weights: the row checks the machinery, not the quality; use --weights auto "
             "(the real checkpoint) to compare with the paper")
-    return {"protocol": proto.name, "benchmark": bench_name, "totals": totals, "weights": weights_id,
-            "published": {k[0]: v for k, v in published.items()},
-            "clips": [{"name": r.clip.name, "frames": len(r.result.frames), "seconds": r.seconds,
-                       "totals": r.result.totals} for r in results]}
+    summary = {"dataset": os.path.abspath(dataset), "resolution": [w, h], "protocol": proto.name,
+               "settings": {"dilate": proto.dilate, "erode": proto.erode, "warmup": proto.warmup},
+               "benchmark": bench_name, "totals": totals, "weights": weights_id,
+               "published": {k[0]: v for k, v in published.items()},
+               "clips": [{"name": r.clip.name, "frames": len(r.result.frames), "seconds": r.seconds,
+                          "totals": r.result.totals} for r in results]}
+    path = os.path.join(work, "quality_bench.json")
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump(summary, fh, indent=1)
+    os.replace(path + ".tmp", path)
+    out(f"per-clip reports: {work}/<clip>/eval/report.png; summary: {path}")
+    return summary
 
 
 def format_table(totals: Dict[str, float], metrics, weights_id: str, published) -> List[str]:

@@ -1,5 +1,6 @@
 """bench/quality.py on a tiny synthetic data set laid out as VideoMatte/YouTubeMatte."""
 import importlib.util
+import json
 import os
 import sys
 
@@ -88,6 +89,8 @@ def test_bench_scores_every_clip_and_prints_the_paper_row(tmp_path):
     assert f"{summary['totals']['mad']:8.2f}" in text
     assert "youtubematte" not in text
     assert os.path.isfile(tmp_path / "work" / "clip1" / "eval" / "report.png")
+    saved = json.loads((tmp_path / "work" / "quality_bench.json").read_text())
+    assert saved["totals"] == pytest.approx(summary["totals"]) and saved["settings"]["warmup"] == 1
 
 
 def test_paper_mean_averages_over_clips_per_frame_index_first():
