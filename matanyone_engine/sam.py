@@ -67,13 +67,29 @@ class SamHandle:
     model_id: str
 
 
-@dataclass(frozen=True)
 class SamAlternative:
-    """Another answer SAM offers for the same prompts."""
+    """Another answer SAM offers for the same prompts; its plate-resolution mask is computed on
+    first access (most clicks never look at the alternatives, and each costs a 1080p resize)."""
 
-    mask: np.ndarray      # bool HxW at plate resolution
-    score: float          # SAM's predicted IoU
-    logits: np.ndarray    # float32 1x256x256, to pass back as `previous_logits`
+    __slots__ = ("score", "logits", "_low", "_size", "_mask")
+
+    def __init__(self, score: float, low: torch.Tensor, height: int, width: int):
+        self.score = score        # SAM's predicted IoU
+        self.logits = low.clamp(-LOGIT_CLAMP, LOGIT_CLAMP).float().cpu().numpy()[None]  # 1x256x256
+        self._low = low           # 256x256, unclamped: the plate mask is resized from these, as sam2 does
+        self._size = (height, width)
+        self._mask = None
+
+    @property
+    def mask(self) -> np.ndarray:
+        """bool HxW at plate resolution."""
+        if self._mask is None:
+            with torch.inference_mode():
+                self._mask = (SamAssist._upscale(self._low[None], *self._size)[0] > 0).cpu().numpy()
+        return self._mask
+
+    def __repr__(self) -> str:
+        return f"SamAlternative(score={self.score:.3f})"
 
 
 @dataclass(frozen=True)
@@ -417,13 +433,10 @@ class SamAssist:
         if n_prompts > 1 and self._stable(low[0]):
             chosen = 0
         others = sorted((i for i in multi if i != chosen), key=lambda i: -float(scores[i]))
-        order = [chosen] + others
-        full = self._upscale(low[order], feats.height, feats.width) > 0
-        lows = low[order].clamp(-LOGIT_CLAMP, LOGIT_CLAMP).float().cpu().numpy()
-        alternatives = tuple(
-            SamAlternative(full[j].cpu().numpy(), float(scores[i]), lows[j][None].copy())
-            for j, i in enumerate(order) if j > 0)
-        return SamResult(full[0].cpu().numpy(), float(scores[chosen]), lows[0][None].copy(), alternatives)
+        full = self._upscale(low[chosen:chosen + 1], feats.height, feats.width)[0] > 0
+        logits = low[chosen:chosen + 1].clamp(-LOGIT_CLAMP, LOGIT_CLAMP).float().cpu().numpy()
+        alternatives = tuple(SamAlternative(float(scores[i]), low[i], feats.height, feats.width) for i in others)
+        return SamResult(full.cpu().numpy(), float(scores[chosen]), logits, alternatives)
 
     def _stable(self, logits: torch.Tensor) -> bool:
         delta = _DECODER_EXTRA["dynamic_multimask_stability_delta"]

@@ -186,6 +186,11 @@ def test_logits_equal_sam2_predictor_with_independent_transforms(stand_in, offic
     assert np.array_equal(result.mask, masks[best] > 0)
     assert result.score == pytest.approx(float(ious[best]), abs=1e-6)
     assert np.abs(result.logits - low[best]).max() < 1e-5
+    others = sorted((i for i in range(3) if i != best), key=lambda i: -ious[i])
+    assert [a.score for a in result.alternatives] == pytest.approx([float(ious[i]) for i in others], abs=1e-6)
+    for alt, i in zip(result.alternatives, others):
+        assert np.array_equal(alt.mask, masks[i] > 0)
+        assert np.abs(alt.logits - low[i]).max() < 1e-5
 
     # Clicks, a box and the previous answer: sam2's single-mask path (with its stability fallback).
     pos, neg, box = [(200.0, 100.0)], [(50.0, 60.0)], (10.0, 20.0, 400.0, 250.0)
