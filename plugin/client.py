@@ -104,7 +104,8 @@ class WorkerClient:
         self._write_lock = threading.Lock()
         self._stderr_tail = collections.deque(maxlen=50)  # type: collections.deque
         self._dead = None  # type: Optional[errors.WorkerError]
-        self._threads = []  # type: List[threading.Thread]
+        self._stderr_thread = None  # type: Optional[threading.Thread]
+        self._stdout_thread = None  # type: Optional[threading.Thread]
 
     # -- life cycle ---------------------------------------------------------------
     def start(self, timeout: float = 120.0) -> Dict[str, Any]:
@@ -123,11 +124,12 @@ class WorkerClient:
         except OSError as err:
             raise errors.WorkerError(f"cannot start the worker with {python!r}: {err.strerror or err}") from None
         self._dead = None
-        for target, name in ((self._read_stdout, "matanyone-client-reader"),
-                             (self._read_stderr, "matanyone-client-stderr")):
-            t = threading.Thread(target=target, name=name, daemon=True)
-            t.start()
-            self._threads.append(t)
+        self._stderr_thread = threading.Thread(target=self._read_stderr, name="matanyone-client-stderr",
+                                               daemon=True)
+        self._stdout_thread = threading.Thread(target=self._read_stdout, name="matanyone-client-reader",
+                                               daemon=True)
+        self._stderr_thread.start()
+        self._stdout_thread.start()
         try:
             hello = self.call(protocol.HELLO, protocol.hello_params(), timeout=timeout)
         except BaseException:
@@ -297,9 +299,9 @@ class WorkerClient:
             except subprocess.TimeoutExpired:
                 code = None
         # Give the stderr reader a moment to catch the last line.
-        for t in self._threads:
-            if t.name.endswith("stderr") and t is not threading.current_thread():
-                t.join(timeout=2)
+        t = self._stderr_thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout=2)
         last = self.last_stderr()
         how = f"exited with code {code}" if code is not None else "stopped answering"
         self._dead = errors.WorkerError(

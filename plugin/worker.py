@@ -93,6 +93,7 @@ class Worker:
         self._sam = None
         self._sam_model = None
         self._job_thread: Optional[threading.Thread] = None
+        self._job_busy = False
         self._job_cancel = threading.Event()
         self._download_cancel = threading.Event()
         self._lock = threading.Lock()
@@ -192,7 +193,7 @@ class Worker:
         return {"ok": True}
 
     def do_cancel(self, params) -> Dict[str, Any]:
-        running = self._job_thread is not None and self._job_thread.is_alive()
+        running = self._job_busy
         self._job_cancel.set()
         self._download_cancel.set()
         return {"cancelled": running}
@@ -328,14 +329,24 @@ class Worker:
 
     # -- run_shot ---------------------------------------------------------------------
     def _answer_async_job(self, msg_id, params) -> None:
-        if self._job_thread is not None and self._job_thread.is_alive():
+        with self._lock:
+            busy = self._job_busy
+            self._job_busy = True
+        if busy:
             self.send(protocol.error(msg_id, protocol.USER_ERROR,
                                      "a shot is already running in this worker: cancel it or wait",
                                      kind="WorkerError"))
             return
         self._job_cancel.clear()
-        t = threading.Thread(target=self._answer, args=(msg_id, lambda: self.do_run_shot(params)),
-                             name="matanyone-job", daemon=True)
+
+        def job():
+            try:
+                return self.do_run_shot(params)
+            finally:
+                with self._lock:
+                    self._job_busy = False  # before the answer goes out: the next run may start
+
+        t = threading.Thread(target=self._answer, args=(msg_id, job), name="matanyone-job", daemon=True)
         self._job_thread = t
         t.start()
 
@@ -397,9 +408,14 @@ def _param(params: Dict[str, Any], name: str, kind):
         raise _Request(protocol.INVALID_PARAMS, f"parameter {name!r} must be {kind.__name__}") from None
 
 
+_KINDS = ("PlateError", "ColorError", "OutputError", "WeightsError", "ShotFileError", "MaskError",
+          "WorkerError")
+
+
 def _kind(err: BaseException) -> str:
+    """The plugin.errors class the client re-raises (the engine's WeightsError maps to ours)."""
     for cls in type(err).__mro__:
-        if cls.__module__ == "plugin.errors":
+        if cls.__name__ in _KINDS:
             return cls.__name__
     return "UserError"
 

@@ -20,7 +20,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def exr_names(directory):
-    return sorted(n for n in os.listdir(directory) if n.endswith(".exr")) if os.path.isdir(directory) else []
+    """Finished output frames (writers' temporaries are hidden dot-files)."""
+    if not os.path.isdir(directory):
+        return []
+    return sorted(n for n in os.listdir(directory) if n.endswith(".exr") and not n.startswith("."))
 
 
 def assert_same_outputs(a_dir, b_dir):
