@@ -133,3 +133,19 @@ def test_open_shot_from_recent(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(holder["client"].calls_of("open_plate")) == 2, timeout=5000)
     qtbot.waitUntil(lambda: bool(win.controller.objects and win.controller.objects[0].masks), timeout=5000)
     assert win.recent()[0] == str(tmp_path / "sh050.json")
+
+
+def test_known_crashing_qt_binding_is_refused(monkeypatch, capsys):
+    import Qt
+
+    from ui.app import main
+    found = main.qt_binding_problem()
+    if sys.version_info < (3, 12) and Qt.__binding_version__ == "6.12.0":
+        assert found and "6.11.0" in found  # this interpreter has the bug: the app says so
+    else:
+        assert found is None
+    monkeypatch.setattr(main, "qt_binding_problem", lambda: "PySide6 6.12.0 on Python 3.11 crashes: install 6.11.0")
+    monkeypatch.setattr(platform_check, "problem", lambda: None)
+    assert main.run() == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: PySide6 6.12.0")

@@ -5,6 +5,28 @@ import sys
 from typing import Optional
 
 
+def qt_binding_problem() -> Optional[str]:
+    """One line when the Qt binding is known to crash here, else None.
+
+    PySide6 6.12.0 drops a reference to None on every call of a Qt method that returns
+    nothing; on Python 3.11 (where None is not immortal) the process dies with
+    "none_dealloc" after a few thousand such calls, i.e. minutes into a session.
+    """
+    if sys.version_info >= (3, 12):
+        return None
+    from Qt import QtCore
+    timer = QtCore.QTimer()
+    before = sys.getrefcount(None)
+    for _ in range(200):
+        timer.setInterval(5)
+    if before - sys.getrefcount(None) < 150:
+        return None
+    import Qt
+    return (f"{Qt.__binding__} {Qt.__binding_version__} on Python {sys.version.split()[0]} crashes after a few "
+            "minutes (it loses a reference to None on every Qt call): install PySide6-Essentials 6.11.0 "
+            "(`pip install PySide6-Essentials==6.11.0`) or use Python 3.12 or later")
+
+
 def run(path: Optional[str] = None, argv=None) -> int:
     """Open the app (optionally on a plate or a shot file); returns the exit code.
 
@@ -17,6 +39,10 @@ def run(path: Optional[str] = None, argv=None) -> int:
         print(f"error: {why}", file=sys.stderr)
         return 1
     from Qt import QtCore, QtWidgets
+    bug = qt_binding_problem()
+    if bug:
+        print(f"error: {bug}", file=sys.stderr)
+        return 1
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(list(argv or sys.argv[:1]))
     app.setApplicationName("MatAnyone")
     app.setOrganizationName("matanyone-plugin")
