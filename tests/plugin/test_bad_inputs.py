@@ -234,3 +234,15 @@ def test_cli_info_good_plate_and_install(tmp_path):
     assert out.returncode == 0, out.stderr
     for label in ("image sequences", "movies", "OCIO config", "weights cache", "device"):
         assert label in out.stdout
+
+
+def test_info_without_torch_and_io_modules_without_torch(tmp_path):
+    pattern = _seq(tmp_path)
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import plugin.plates, plugin.color, plugin.writers, plugin.sample\n"
+            "from plugin.cli import main\n"
+            f"assert main(['info', {pattern!r}]) == 0\n"
+            "sys.exit(main(['info']))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "no torch installed" in out.stdout and "1001-1003" in out.stdout
