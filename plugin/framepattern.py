@@ -108,3 +108,26 @@ def compact_ranges(frames: List[int]) -> str:
         else:
             out.append((f, f))
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in out)
+
+
+def sequences_in(directory: str, extensions) -> List[FramePattern]:
+    """The image sequences in a folder (file names with a frame number and one of
+    `extensions`), one pattern each, sorted by name. Hidden files are skipped."""
+    found: Dict[Tuple[str, str, int], int] = {}
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    for name in names:
+        if name.startswith("."):
+            continue
+        dot = name.rfind(".")
+        if dot < 0 or name[dot:].lower() not in extensions:
+            continue
+        try:
+            pat = parse(os.path.join(directory, name))
+        except ValueError:
+            continue
+        key = (pat.prefix, pat.suffix, pat.padding)
+        found[key] = found.get(key, 0) + 1
+    return [FramePattern(directory, p, s, n) for (p, s, n) in sorted(found)]

@@ -644,6 +644,19 @@ def _open_movie(path: str, frame_range) -> MoviePlate:
     return plate
 
 
+def _only_sequence_in(directory: str) -> str:
+    images = {ext for ext, fn in _READERS.items() if fn is _open_sequence}
+    found = framepattern.sequences_in(directory, images)
+    if len(found) == 1:
+        return found[0].display
+    if not found:
+        raise PlateError(f"{directory}: a folder with no image sequence in it; give the plate's "
+                         f"path, such as shot.####.exr")
+    names = ", ".join(os.path.basename(p.display) for p in found[:4])
+    raise PlateError(f"{directory}: a folder holding {len(found)} sequences ({names}); give one of "
+                     f"them by path")
+
+
 def formats() -> Dict[str, str]:
     """Readable suffixes and what reads them (for `matanyone-plugin info`)."""
     return {ext: ("movie (PyAV)" if fn is not _open_sequence else "image sequence (OpenImageIO)")
@@ -655,7 +668,8 @@ def open(path_or_pattern, frame_range: Optional[Tuple[int, int]] = None) -> Plat
 
     Args:
         path_or_pattern: `shot.####.exr`, `shot.%04d.exr`, `shot.$F4.exr`, `shot.@@@@.exr`,
-            one frame of a sequence (`shot.1001.exr`; siblings are found), or a movie.
+            one frame of a sequence (`shot.1001.exr`; siblings are found), a folder holding
+            exactly one sequence, or a movie.
         frame_range: optional (first, last) source frames to use; only those are checked for gaps.
 
     Returns:
@@ -667,6 +681,8 @@ def open(path_or_pattern, frame_range: Optional[Tuple[int, int]] = None) -> Plat
     given = os.fspath(path_or_pattern)
     if not given:
         raise PlateError("no plate given; pass a plate path such as shot.####.exr")
+    if os.path.isdir(given):
+        given = _only_sequence_in(given)
     ext = os.path.splitext(given)[1].lower()
     reader = _READERS.get(ext)
     if reader is None:

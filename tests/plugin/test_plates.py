@@ -346,3 +346,17 @@ def test_no_colour_channels_is_an_error(tmp_path):
     with plates.open(str(tmp_path / "xyz.1001.exr")) as plate, \
             pytest.raises(PlateError, match="no R, G, B channels"):
         plate.read(1001)
+
+
+def test_folder_with_one_sequence_opens_it_and_two_is_an_error(tmp_path):
+    media.make_exr_sequence(tmp_path, frames=2, h=4, w=4)
+    (tmp_path / ".hidden.1001.exr").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("x")
+    with plates.open(str(tmp_path)) as plate:
+        assert plate.path == str(tmp_path / "shot.####.exr") and plate.frames == [1001, 1002]
+    media.make_exr_sequence(tmp_path, frames=2, h=4, w=4, name="other")
+    with pytest.raises(PlateError, match=r"2 sequences \(other\.####\.exr, shot\.####\.exr\)"):
+        plates.open(str(tmp_path))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(PlateError, match="no image sequence"):
+        plates.open(str(tmp_path / "empty"))
