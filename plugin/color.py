@@ -360,10 +360,12 @@ def to_network_input(frame: np.ndarray, colourspace: str, *, config: Optional[st
         colourspace: the plate's colourspace (name, alias or role of the config).
         display, view: the OCIO display/view (default: the config's default).
     Returns:
-        float32 HxWx3 in [0, 1]: display-referred plates unchanged (clamped), others through
-        the display/view transform, then clamped.
+        float32 HxWx3 in [0, 1]: display-referred plates unchanged (clamped) whatever the
+        display/view, others through the display/view transform, then clamped.
     """
-    if is_display_referred(colourspace, config) and display is None and view is None:
+    if is_display_referred(colourspace, config):
+        if display is not None or view is not None:
+            display_processor(colourspace, display=display, view=view, config=config)  # still checked
         out = np.array(frame, dtype=np.float32, order="C", copy=True)
     else:
         out = _apply(display_processor(colourspace, display=display, view=view, config=config), frame)
@@ -380,7 +382,10 @@ def display_frame(frame: np.ndarray, colourspace: str, display: Optional[str] = 
     Returns:
         (float32 HxWx3 in [0, 1], {display: [views]} of the config).
     """
-    if is_display_referred(colourspace, config) and display is None and view is None:
+    if is_display_referred(colourspace, config):
+        # Already display-ready (what the network gets too): exposure and gamma only.
+        if display is not None or view is not None:
+            display_processor(colourspace, display=display, view=view, config=config)  # still checked
         out = np.array(frame, dtype=np.float32, order="C", copy=True)
         if exposure:
             out *= np.float32(2.0 ** exposure)

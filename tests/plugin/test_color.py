@@ -59,9 +59,11 @@ def test_chosen_display_view_and_hand_known_value():
     ref = _ocio_reference("ACEScg", "Rec.1886 Rec.709 - Display", "Video (colorimetric)")
     np.testing.assert_allclose(color.to_network_input(KNOWN, "ACEScg", display="Rec.1886 Rec.709 - Display",
                                                       view="Video (colorimetric)"), ref, atol=1e-6)
-    # a display-referred plate with an explicit display/view goes through OCIO too
-    srgb = color.to_network_input(grey, "srgb_tx", display="sRGB - Display", view="Un-tone-mapped")
-    assert srgb[0, 0, 0] == pytest.approx(0.18, abs=1e-5)
+    # a display-referred plate stays as it is whatever display/view the shot names
+    srgb = color.to_network_input(grey, "srgb_tx", display="Display P3 - Display")
+    np.testing.assert_array_equal(srgb, grey)
+    with pytest.raises(ColorError, match="'Nope'"):
+        color.to_network_input(grey, "srgb_tx", display="Nope")
 
 
 def test_logc4_grey_is_the_published_code_value():
