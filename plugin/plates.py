@@ -681,6 +681,12 @@ def open(path_or_pattern, frame_range: Optional[Tuple[int, int]] = None) -> Plat
     given = os.fspath(path_or_pattern)
     if not given:
         raise PlateError("no plate given; pass a plate path such as shot.####.exr")
+    if frame_range is not None:
+        first, last = (int(v) for v in frame_range)
+        if first > last:
+            raise PlateError(f"{given}: frame range {first}-{last} is empty (first after last); "
+                             f"give the first frame first")
+        frame_range = (first, last)
     if os.path.isdir(given):
         given = _only_sequence_in(given)
     ext = os.path.splitext(given)[1].lower()

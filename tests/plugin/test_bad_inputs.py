@@ -164,7 +164,17 @@ def bad_output_dtype(tmp_path):
         "dtype 'int8'", OutputError
 
 
-CASES = [truncated_exr, truncated_header, zero_byte_first_frame, zero_byte_mid_frame, wrong_extension,
+def reversed_range(tmp_path):
+    pattern = _seq(tmp_path)
+    return (lambda: plates.open(pattern, frame_range=(1003, 1001))), "1003-1001", PlateError
+
+
+def range_past_the_end(tmp_path):
+    pattern = _seq(tmp_path)
+    return (lambda: plates.open(pattern, frame_range=(1001, 1005))), "1004-1005", PlateError
+
+
+CASES = [reversed_range, range_past_the_end, truncated_exr, truncated_header, zero_byte_first_frame, zero_byte_mid_frame, wrong_extension,
          text_file_named_exr, missing_frame, single_channel_plate, mismatched_resolution, unknown_colourspace,
          bad_ocio_path, broken_ocio_file, output_over_source, unwritable_output_dir, nonexistent_file,
          nonexistent_folder, no_frames_match, movie_without_video, garbage_movie, zero_byte_movie,
