@@ -198,7 +198,7 @@ def test_read_only_cache_dir(server, online, entries):
 
 
 def test_concurrent_fetches_download_once(server, online, entries):
-    server.faults["/standin.bin"] = Fault(delay=0.002)  # ~0.15 s, so the two overlap
+    server.faults["/standin.bin"] = Fault(delay=0.02)  # ~1.5 s, so the two overlap even on a busy machine
     results, events = {}, {0: [], 1: []}
     start = threading.Barrier(2)
 
