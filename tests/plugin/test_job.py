@@ -1,0 +1,105 @@
+"""plugin.job internals: paths beside the outputs, the plan of passes, the blend, the internal
+size rule, and streaming (the reader stays a bounded number of frames ahead of the engine)."""
+import threading
+
+import numpy as np
+import pytest
+
+from plugin import job
+from plugin.shot import Shot, ShotObject
+from tests.plugin.pipeline_media import FIRST, make_shot
+
+
+def test_job_paths_sit_beside_the_outputs(tmp_path):
+    shot = Shot.load(make_shot(tmp_path, n=2, out="matte/sh010_{object}.####.exr"))
+    p = job.job_paths(shot)
+    assert p.out_dir == str(tmp_path / "matte") and p.name == "sh010"
+    assert p.shot.endswith("matte/sh010.shot.json") and p.record.endswith("matte/sh010.run.json")
+    shot = Shot.load(make_shot(tmp_path / "b", n=2, out="matte/{object}/v001/sh020.####.exr"))
+    p = job.job_paths(shot)
+    assert p.out_dir == str(tmp_path / "b" / "matte") and p.name == "sh020"
+
+
+def test_internal_size_follows_the_official_rule():
+    assert job.internal_size(1920, 1080, None) is None
+    assert job.internal_size(1920, 1080, 1080) is None
+    assert job.internal_size(1920, 1080, 480) == (480, 853)  # int() truncation
+    assert job.internal_size(1080, 1920, 480) == (853, 480)
+
+
+def test_plan_and_blend():
+    class S:
+        plate = type("P", (), {"first": 1, "last": 10})()
+        direction = "both"
+    a = ShotObject(1, "a", {3: "x", 7: "y"})
+    b = ShotObject(2, "b", {5: "z"})
+    back, fwd = job._plan(S, [a, b])
+    assert back.direction == "backward" and back.schedule == [7, 6, 5, 4, 3, 2, 1] and back.to_work
+    assert fwd.schedule == list(range(1, 11)) and fwd.stepped == frozenset(range(3, 11))
+    S.direction = "backward"
+    (only,) = job._plan(S, [a, b])
+    assert only.schedule == list(range(10, 0, -1)) and only.stepped == frozenset(range(1, 8))
+    assert job._blend_weight(a, 3) == 0.5 and job._blend_weight(a, 4) == 0.75 and job._blend_weight(a, 6) == 0.25
+    assert job._covers(a, "forward", 2) is False and job._covers(a, "backward", 8) is False
+
+
+def test_reader_stays_a_bounded_number_of_frames_ahead(tmp_path, monkeypatch):
+    """No whole-clip arrays: decoded frames in flight never exceed the read-ahead queue."""
+    from matanyone_engine import Session
+    from plugin import plates
+    shot = Shot.load(make_shot(tmp_path, n=12))
+    reads, steps, ahead = [], [], []
+    real_open = plates.open
+
+    def counting_open(*a, **k):
+        plate = real_open(*a, **k)
+        real_read = plate.read
+
+        def read(frame):
+            reads.append(frame)
+            ahead.append(len(reads) - len(steps))
+            return real_read(frame)
+        plate.read = read
+        return plate
+
+    real_step = Session.step
+
+    def slow_step(self, image):
+        steps.append(1)
+        return real_step(self, image)
+
+    monkeypatch.setattr(plates, "open", counting_open)
+    monkeypatch.setattr(Session, "step", slow_step)
+    progress = []
+    result = job.run(shot, on_progress=progress.append)
+    assert result.status == "done" and len(steps) == 12
+    assert max(ahead) <= job.READ_AHEAD + 2, ahead
+    # Progress: every frame once, in order, with counts, fps and a small preview.
+    assert [p.frame for p in progress] == list(range(FIRST, FIRST + 12))
+    assert [p.done for p in progress] == list(range(1, 13)) and progress[-1].total == 12
+    assert progress[-1].fps > 0 and progress[-1].eta_s == 0
+    assert progress[0].preview is not None and progress[0].preview.dtype == np.float32
+    assert progress[0].paths["hero"].endswith(f"sh010_hero.{FIRST}.exr")
+
+
+def test_cancel_stops_at_the_next_frame(tmp_path):
+    shot = Shot.load(make_shot(tmp_path, n=8))
+    ev = threading.Event()
+
+    def on_progress(p):
+        if p.done == 1:
+            ev.set()
+    result = job.run(shot, on_progress=on_progress, cancel=ev)
+    assert result.status == "cancelled"
+    assert 1 <= result.frames_written <= 1 + job.WRITE_BEHIND + 1
+    record = job._read_json(job.job_paths(shot).record)
+    assert record["objects"]["hero"]["status"] == "cancelled" and not record["objects"]["hero"]["complete"]
+    log = open(job.job_paths(shot).log).read()
+    assert "cancelled after frame" in log
+
+
+def test_callable_cancel_and_bad_cancel(tmp_path):
+    with pytest.raises(TypeError):
+        job._cancel_test(42)
+    assert job._cancel_test(lambda: True)() is True
+    assert job._cancel_test(None)() is False
