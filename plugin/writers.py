@@ -50,8 +50,8 @@ def clean_stale_temps(directory: str) -> List[str]:
         if not m:
             continue
         pid = int(m.group("pid"))
-        if pid != os.getpid() and _pid_alive(pid):
-            continue
+        if pid == os.getpid() or _pid_alive(pid):
+            continue        # a writer still at work (possibly another writer of this process)
         try:
             os.remove(os.path.join(directory, name))
             removed.append(os.path.join(directory, name))

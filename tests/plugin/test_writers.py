@@ -217,3 +217,16 @@ def test_timecode_and_pixel_aspect_follow_the_source(tmp_path):
     with plates.open_alpha(str(tmp_path / "o" / "a.1003.exr")) as back:
         assert back.timecode == "01:00:00:00"         # 00:59:59:22 + 2 frames at 24 fps
         assert back.metadata["PixelAspectRatio"] == pytest.approx(2.0)
+
+
+def test_cleanup_spares_live_writers(tmp_path):
+    mine = tmp_path / f".a.0001.exr.tmp-{os.getpid()}.exr"
+    mine.write_bytes(b"in progress")                    # another writer of this process, mid-frame
+    parent = tmp_path / f".a.0002.exr.tmp-{os.getppid()}.exr"
+    parent.write_bytes(b"in progress")                  # a live process
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".a.0003.exr.tmp-{dead.pid}.exr"
+    stale.write_bytes(b"left by a crash")
+    writers.open(str(tmp_path / "a.####.exr"), display_window=(0, 0, 4, 4))
+    assert mine.exists() and parent.exists() and not stale.exists()
