@@ -1,8 +1,8 @@
 """Colour through OpenColorIO: which config, what a plate's colourspace probably is, the
 network's input image, and the viewer's display image.
 
-Config choice, read at call time (never at import): an explicit `config` argument, else the
-settings file's `ocio_config`, else `$OCIO`, else OCIO's built-in studio config
+Config choice, read at call time (never at import): an explicit `config` argument (the shot's),
+else `$OCIO`, else the settings file's `ocio_config`, else OCIO's built-in studio config
 (`ocio://studio-config-latest`).
 
 "What the network sees" (DESIGN): plate colourspace -> the config's default display and view
@@ -28,19 +28,23 @@ BUILTIN_CONFIG = "ocio://studio-config-latest"
 # --------------------------------------------------------------------------- config
 
 def config_source(config: Optional[str] = None) -> Tuple[str, str]:
-    """(config path or URI, where it came from: 'argument' | 'settings' | '$OCIO' | 'built-in')."""
+    """(config path or URI, where it came from: 'argument' | '$OCIO' | 'settings' | 'built-in').
+
+    The environment overrides the settings file, as for every other setting (DESIGN,
+    Settings); a shot's own config is the argument and wins over both.
+    """
     if config:
         return os.fspath(config), "argument"
-    try:
-        from plugin import settings
-        chosen = settings.load().ocio_config
-    except Exception:  # noqa: BLE001 - a broken settings file must not hide $OCIO
-        chosen = None
-    if chosen:
-        return chosen, "settings"
     env = os.environ.get("OCIO", "").strip()
     if env:
         return env, "$OCIO"
+    try:
+        from plugin import settings
+        chosen = settings.load().ocio_config
+    except Exception:  # noqa: BLE001 - a broken settings file falls back to the built-in config
+        chosen = None
+    if chosen:
+        return chosen, "settings"
     return BUILTIN_CONFIG, "built-in"
 
 

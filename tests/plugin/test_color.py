@@ -99,15 +99,15 @@ def _write_cg_config(path):
     return str(path)
 
 
-def test_config_order_argument_settings_env_builtin(tmp_path, monkeypatch):
+def test_config_order_argument_env_settings_builtin(tmp_path, monkeypatch):
     assert color.config_source() == (STUDIO, "built-in")
-    env_cfg = _write_cg_config(tmp_path / "env.ocio")
-    monkeypatch.setenv("OCIO", env_cfg)                 # read at call time
-    assert color.config_source() == (env_cfg, "$OCIO")
-    assert color.get_config().getName().startswith("cg-config")
     settings_cfg = _write_cg_config(tmp_path / "settings.ocio")
     plugin_settings.save(plugin_settings.Settings(ocio_config=settings_cfg))
     assert color.config_source() == (settings_cfg, "settings")
+    env_cfg = _write_cg_config(tmp_path / "env.ocio")
+    monkeypatch.setenv("OCIO", env_cfg)                 # read at call time; the environment wins
+    assert color.config_source() == (env_cfg, "$OCIO")
+    assert color.get_config().getName().startswith("cg-config")
     assert color.config_source(STUDIO) == (STUDIO, "argument")
     assert color.get_config(STUDIO).getName().startswith("studio-config")
 
