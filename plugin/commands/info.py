@@ -11,7 +11,7 @@ def register(subparsers) -> None:
     parser.add_argument("plate", nargs="?", metavar="PLATE",
                         help="shot.####.exr, shot.%%04d.dpx, shot.$F4.exr, one frame's path, or a movie")
     parser.add_argument("--ocio-config", metavar="PATH", default=None,
-                        help="OCIO config to use (default: settings, then $OCIO, then OCIO's built-in studio config)")
+                        help="OCIO config to use (default: $OCIO, then the settings file, then OCIO's built-in studio config)")
     parser.add_argument("--check", action="store_true",
                         help="also read every frame of PLATE (finds damaged frames and size changes)")
     parser.add_argument("--colourspaces", action="store_true",
