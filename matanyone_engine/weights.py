@@ -270,17 +270,12 @@ class Verified:
     pinned: bool                  # the SHA-256 equals the one pinned in the cache record
 
 
-def _hashes(path: Path, progress=None, name="", label="") -> tuple:
+def _hashes(path: Path) -> tuple:
     sha, md5 = hashlib.sha256(), hashlib.md5()
-    total = path.stat().st_size
-    done = 0
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             sha.update(block)
             md5.update(block)
-            done += len(block)
-    if progress:
-        progress(DownloadProgress(name, label, "verifying", done, total))
     return sha.hexdigest(), md5.hexdigest()
 
 
@@ -304,7 +299,9 @@ def _verify_file(entry: Checkpoint, path: Path, pinned: Optional[str], progress=
     where = f"{entry.file} ({path})"
     if entry.size is not None and size != entry.size:
         raise WeightsError(f"{where} has {size:,} bytes but should have {entry.size:,}: it is incomplete or another file")
-    sha, md5 = _hashes(path, progress, entry.name, entry.file)
+    if progress:
+        progress(DownloadProgress(entry.name, entry.file, "verifying", 0, size))
+    sha, md5 = _hashes(path)
     if entry.sha256 and sha != entry.sha256.lower():
         raise WeightsError(f"{where} has SHA-256 {sha[:16]}..., not the registry's {entry.sha256[:16]}...: "
                            "it is damaged or another file")
