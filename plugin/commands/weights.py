@@ -77,7 +77,7 @@ def _list(args) -> int:
             state = "studio"
         else:
             state = "missing"
-        size = _mb(r["size"] or r["approx_size"])
+        size = _mb(r["size"]) if r["size"] else "~" + _mb(r["approx_size"])
         licence = r["licence"] + (" (accept once)" if r["needs_acceptance"] and not r["licence_accepted"] else "")
         print(f"{r['name']:<17} {state:<25} {size:>8}  {licence}")
         print(f"{'':<17} {r['path'] or r['expected_path']}")
