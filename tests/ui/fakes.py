@@ -85,6 +85,9 @@ class FakeWorkerClient:
             if method == "run_shot":  # runs beside other requests, as the real worker's job thread does
                 threading.Thread(target=self._run_shot, args=(params, callback), daemon=True).start()
                 continue
+            if not hasattr(self, "_m_" + method):  # as the real worker answers
+                callback(None, FakeWorkerError(f"worker error in {method}: unknown method {method!r}"))
+                continue
             try:
                 result = getattr(self, "_m_" + method)(**params)
             except Exception as err:  # noqa: BLE001

@@ -217,3 +217,13 @@ def test_bracket_keys_resize_brush(panel, qtbot):
     qtbot.keyClick(panel.viewer, QtCore.Qt.Key_BracketLeft)
     qtbot.keyClick(panel.viewer, QtCore.Qt.Key_BracketLeft)
     assert panel.viewer.brush_radius < 20
+
+
+def test_exr_mask_import_says_what_to_do(panel, qtbot, tmp_path):
+    panel, client = panel
+    path = str(tmp_path / "hero.exr")
+    open(path, "wb").write(b"not really an exr")
+    panel.controller.import_mask(path)
+    qtbot.waitUntil(panel.error_bar.isVisible, timeout=5000)
+    assert client.calls_of("read_mask")[0]["path"] == path
+    assert "save the mask as a PNG" in panel.error_bar.message.text()

@@ -581,8 +581,15 @@ class PanelController:
             self._submit(work)
 
         if path.lower().endswith((".exr", ".dpx", ".tif", ".tiff")) and not self.masks.can_read(path):
+            def no_reader(err):
+                if "unknown method" in str(err):
+                    self.error(f"{os.path.basename(path)}: this worker cannot read EXR/DPX/TIFF masks yet; "
+                               "save the mask as a PNG (alpha or grey) at plate resolution and import that",
+                               str(err))
+                else:
+                    self._error_from(err, f"importing {path}")
             self._call("read_mask", {"path": path, "width": width, "height": height},
-                       lambda result: load_local(result["mask_path"]))
+                       lambda result: load_local(result["mask_path"]), no_reader)
         else:
             load_local(path)
 
