@@ -309,6 +309,18 @@ class Worker:
         h, w = res.mask.shape[:2]
         return {"mask_path": path, "score": float(res.score), "width": w, "height": h}
 
+    def do_read_mask(self, params) -> Dict[str, Any]:
+        """A mask file the host cannot read itself (EXR, 16-bit, DPX...) as an 8-bit PNG."""
+        from plugin import masks
+        path = _param(params, "path", str)
+        mask = masks.read_mask(path)
+        h, w = mask.shape[:2]
+        if params.get("width") and params.get("height"):
+            masks.check_mask(mask, path, int(params["width"]), int(params["height"]))
+        out = self._temp_file("mask", "mask.png")
+        masks.write_png(out, mask)
+        return {"mask_path": out, "width": w, "height": h}
+
     def do_weights_status(self, params) -> Dict[str, Any]:
         from matanyone_engine import weights
         from plugin import settings

@@ -205,3 +205,17 @@ def test_worker_death_is_reported_to_the_client(tmp_path):
         c.call("weights_status", timeout=10)
     assert not c.running
     c.close()
+
+
+def test_read_mask_converts_exr_masks_to_png(worker, tmp_path):
+    from plugin.masks import read_mask
+    from tests.plugin.pipeline_media import write_mask
+    m = np.zeros((48, 64), np.float32)
+    m[10:20, 5:40] = 1.0
+    src = write_mask(tmp_path / "m.exr", m, dtype="half")
+    res = worker.call("read_mask", path=src, width=64, height=48, timeout=60)
+    assert (res["width"], res["height"]) == (64, 48)
+    png = read_mask(res["mask_path"])
+    assert png.dtype == np.uint8 and (png == (m * 255).astype(np.uint8)).all()
+    with pytest.raises(errors.MaskError, match="64x48"):
+        worker.call("read_mask", path=src, width=32, height=48, timeout=60)

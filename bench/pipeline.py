@@ -1,0 +1,171 @@
+"""Pipeline benchmark: what the streaming job adds on top of the engine, and whether its memory
+depends on shot length.
+
+    python bench/pipeline.py                      # 512x288 x 24 frames; RSS at 50 vs 1000 frames
+    python bench/pipeline.py --quick              # smaller: 256x144 x 12; RSS at 50 vs 300 frames
+
+1. Speed, same frames, same machine, measured in this run (ratios, since the machine is noisy):
+   - engine alone: `Session.step` over frames already decoded and colour-converted in memory;
+   - job: `plugin.job.run` in-process (decode + OCIO + step + EXR writes, streaming);
+   - CLI: `python -m plugin run SHOT.json` as a fresh process (adds interpreter start, imports and
+     network build), compared with the engine alone plus its own network build.
+   Target: job / engine <= 1.10.
+2. Memory: peak RSS of `python -m plugin run` on a tiny plate at N1 and N2 frames (os.wait4's
+   ru_maxrss of each run). Target: within 10%.
+Stand-in weights (same compute as the real network); warm-up 10 as the official default.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+WEIGHTS = "stand-in:bench"
+
+
+def write_shot(directory: Path, n: int, h: int, w: int, warmup: int) -> Path:
+    """A linear EXR plate of a moving disc, its first-frame mask and a shot file."""
+    import OpenImageIO as oiio
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "plates").mkdir(exist_ok=True)
+    rng = np.random.default_rng(3)
+    ground = (0.05 + 0.3 * rng.random((h, w, 3))).astype(np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = min(h, w) * 0.25
+
+    def disc(i):
+        cy, cx = h * 0.5 + 0.05 * h * np.sin(i / 7.0), w * 0.3 + (i % 200) * w * 0.002
+        return np.clip(r + 0.5 - np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2), 0, 1)
+
+    for i in range(n):
+        a = disc(i)[:, :, None]
+        img = (ground * (1 - a) + np.array([1.5, 0.5, 0.3], np.float32) * a).astype(np.float32)
+        spec = oiio.ImageSpec(w, h, 3, "half")
+        out = oiio.ImageOutput.create(str(directory / "plates" / f"p.{1001 + i:04d}.exr"))
+        out.open(str(directory / "plates" / f"p.{1001 + i:04d}.exr"), spec)
+        out.write_image(img)
+        out.close()
+    mask = (disc(0) > 0.5).astype(np.uint8) * 255
+    spec = oiio.ImageSpec(w, h, 1, "uint8")
+    out = oiio.ImageOutput.create(str(directory / "mask.png"))
+    out.open(str(directory / "mask.png"), spec)
+    out.write_image(mask[:, :, None])
+    out.close()
+    shot = {"version": 1,
+            "plate": {"path": "plates/p.####.exr", "first": 1001, "last": 1000 + n, "colourspace": "ACEScg"},
+            "objects": [{"id": 1, "name": "disc", "keyframes": {"1001": "mask.png"}}],
+            "mask_cleanup": {"dilate": 0, "erode": 0},
+            "engine": {"weights": WEIGHTS, "warmup": warmup, "device": "cpu"},
+            "output": {"path": "out/bench_{object}.####.exr"}}
+    path = directory / "shot.json"
+    path.write_text(json.dumps(shot, indent=2))
+    return path
+
+
+def engine_alone(shot_path: Path) -> dict:
+    from matanyone_engine import EngineSettings, Session, load_network
+    from plugin import color, masks, plates
+    from plugin.shot import Shot
+    shot = Shot.load(shot_path)
+    with plates.open(shot.plate.path) as plate:
+        frames = [color.to_network_input(plate.read(f), shot.plate.colourspace) for f in plate.frames]
+    mask = masks.read_mask(shot.objects[0].keyframes[1001])
+    t0 = time.perf_counter()
+    net = load_network(WEIGHTS, device="cpu")
+    t_load = time.perf_counter() - t0
+    s = Session(net, EngineSettings(warmup=shot.engine.warmup))
+    s.add_mask({1: mask})
+    t0 = time.perf_counter()
+    for f in frames:
+        s.step(f)
+    return {"load_s": t_load, "steps_s": time.perf_counter() - t0, "net": net}
+
+
+def job_in_process(shot_path: Path, net) -> float:
+    from plugin import job
+    from plugin.shot import Shot
+    t0 = time.perf_counter()
+    result = job.run(Shot.load(shot_path), force=True, network=net)
+    assert result.status == "done", result
+    return time.perf_counter() - t0
+
+
+def cli_run(shot_path: Path, extra_env=None) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(REPO), **(extra_env or {}))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "plugin", "run", str(shot_path), "--force", "--quiet"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"CLI run failed: {err}")
+    # ru_maxrss is in KiB on Linux, bytes on macOS.
+    rss = usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    return {"wall_s": wall, "peak_rss_mb": rss / 2 ** 20}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--frames", type=int, help="speed shot length")
+    ap.add_argument("--size", help="speed plate WxH (default 512x288)")
+    ap.add_argument("--rss-frames", help="N1,N2 for the memory test (default 50,1000)")
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-rss", action="store_true")
+    args = ap.parse_args()
+    w, h = map(int, (args.size or ("256x144" if args.quick else "512x288")).split("x"))
+    n = args.frames or (12 if args.quick else 24)
+    n1, n2 = map(int, (args.rss_frames or ("50,300" if args.quick else "50,1000")).split(","))
+    import torch
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpu count {os.cpu_count()}, "
+          f"load {os.getloadavg()[0]:.1f}")
+    figures = {}
+    with tempfile.TemporaryDirectory(prefix="matanyone-bench-") as tmp:
+        tmp = Path(tmp)
+        if not args.skip_speed:
+            shot = write_shot(tmp / "speed", n, h, w, args.warmup)
+            eng = engine_alone(shot)
+            t_job = job_in_process(shot, eng["net"])
+            eng2 = engine_alone(shot)  # again, after the job: the machine is noisy
+            t_eng = min(eng["steps_s"], eng2["steps_s"])
+            cli = cli_run(shot)
+            figures["speed"] = {
+                "plate": f"{w}x{h}", "frames": n, "warmup": args.warmup,
+                "engine_steps_s": round(t_eng, 2), "engine_load_s": round(eng["load_s"], 2),
+                "job_s": round(t_job, 2), "job_over_engine": round(t_job / t_eng, 3),
+                "cli_s": round(cli["wall_s"], 2),
+                "cli_over_engine_incl_load": round(cli["wall_s"] / (t_eng + eng["load_s"]), 3)}
+            print(f"speed {w}x{h} x {n} frames (warm-up {args.warmup}): engine alone {t_eng:.2f} s "
+                  f"(+ network build {eng['load_s']:.2f} s); job {t_job:.2f} s = "
+                  f"{t_job / t_eng:.3f}x engine; CLI process {cli['wall_s']:.2f} s = "
+                  f"{cli['wall_s'] / (t_eng + eng['load_s']):.3f}x engine incl. build")
+        if not args.skip_rss:
+            rss = {}
+            for frames in (n1, n2):
+                shot = write_shot(tmp / f"rss{frames}", frames, 32, 48, 1)
+                r = cli_run(shot)
+                rss[frames] = r
+                print(f"peak RSS, 48x32 plate x {frames} frames: {r['peak_rss_mb']:.1f} MiB ({r['wall_s']:.1f} s)")
+            ratio = rss[n2]["peak_rss_mb"] / rss[n1]["peak_rss_mb"]
+            figures["rss"] = {"frames": [n1, n2], "peak_rss_mb": [round(rss[n1]["peak_rss_mb"], 1),
+                                                                   round(rss[n2]["peak_rss_mb"], 1)],
+                              "ratio": round(ratio, 3)}
+            print(f"peak RSS {n2} vs {n1} frames: {ratio:.3f}x (target <= 1.10)")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
