@@ -291,36 +291,45 @@ def run_locally(
     env: Optional[dict] = None,
     on_output: Optional[Callable[[str], None]] = None,
     only: Optional[dict] = None,
+    parallel: int = 1,
 ) -> list[TaskOutcome]:
-    """Run every task of a template with `openjd run`, each in its own session as a farm
+    """Run the tasks of a template with `openjd run`, each in its own session as a farm
     worker would, and go on past a failed task.
 
     Args:
         template_path: the job template file.
         job_params: job parameter values (name -> str), e.g. {"Device": "cpu"}.
-        logs_dir: when given, each task's log is saved there as `<step>.<n>.log`.
+        logs_dir: when given, each task's log is saved there as
+            `<step>.<task number>.<shot>.<object>.log`.
         extra_args: more `openjd run` arguments (e.g. --path-mapping-rules ...).
         env: the environment of the `openjd run` processes (default: this one).
-        on_output: called with each line of each task's log (default: none).
+        on_output: called with each line of each task's log (default: none); lines are
+            prefixed with `[task number]` when tasks run in parallel.
         only: run only the tasks whose parameters have these values, e.g. {"Object": "hero"}.
+        parallel: how many tasks run at once (like that many workers).
 
     Returns:
-        One `TaskOutcome` per task, in order.
+        One `TaskOutcome` per task run, in the template's order.
     """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    if parallel < 1:
+        raise FarmError(f"--parallel {parallel}: give 1 or more tasks at once")
     template_path = Path(template_path).expanduser().resolve()
     template = load_template(template_path)
     job_params = dict(job_params or {})
-    tasks = list_tasks(template, job_params)
+    numbered = list(enumerate(list_tasks(template, job_params), start=1))
     if only:
-        names = {name for _, params in tasks for name in params}
+        names = {name for _, (_, params) in numbered for name in params}
         unknown = sorted(set(only) - names)
         if unknown:
             raise FarmError(f"--only {unknown[0]}: the template's task parameters are {', '.join(sorted(names))}")
         wanted = {key: str(Path(value).expanduser().resolve()) if key == "Shot" else str(value)
                   for key, value in only.items()}
-        tasks = [(step, params) for step, params in tasks
-                 if all(str(params.get(key)) == value for key, value in wanted.items())]
-        if not tasks:
+        numbered = [(n, (step, params)) for n, (step, params) in numbered
+                    if all(str(params.get(key)) == value for key, value in wanted.items())]
+        if not numbered:
             raise FarmError(f"no task of {template_path.name} has {_describe(only)}")
     logs = Path(logs_dir).expanduser().resolve() if logs_dir else None
     if logs is not None:
@@ -328,10 +337,9 @@ def run_locally(
     base = [sys.executable, "-m", "openjd", "run", str(template_path)]
     for key, value in job_params.items():
         base += ["--job-param", f"{key}={value}"]
-    outcomes = []
-    counters: dict[str, int] = {}
-    for step, params in tasks:
-        counters[step] = counters.get(step, 0) + 1
+    output_lock = threading.Lock()
+
+    def run_one(number: int, step: str, params: dict) -> TaskOutcome:
         cmd = base + ["--step", step, "--tasks", json.dumps([params]), *extra_args]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
                                 text=True, encoding="utf-8", errors="replace")
@@ -339,16 +347,27 @@ def run_locally(
         for line in proc.stdout or ():
             lines.append(line)
             if on_output is not None:
-                on_output(line.rstrip("\n"))
+                with output_lock:
+                    on_output((f"[{number}] " if parallel > 1 else "") + line.rstrip("\n"))
         returncode = proc.wait()
         log_path = None
         if logs is not None:
-            log_path = logs / f"{step.replace(' ', '_')}.{counters[step]:04d}.log"
+            log_path = logs / _log_name(number, step, params)
             log_path.write_text("".join(lines), encoding="utf-8")
         error = "" if returncode == 0 else (_error_line(lines) or f"exit code {returncode}")
-        outcomes.append(TaskOutcome(step=step, params=params, returncode=returncode, log_path=log_path,
-                                    error=error))
-    return outcomes
+        return TaskOutcome(step=step, params=params, returncode=returncode, log_path=log_path, error=error)
+
+    if parallel == 1:
+        return [run_one(n, step, params) for n, (step, params) in numbered]
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        futures = [pool.submit(run_one, n, step, params) for n, (step, params) in numbered]
+        return [future.result() for future in futures]
+
+
+def _log_name(number: int, step: str, params: dict) -> str:
+    parts = [step, f"{number:04d}"]
+    parts += [Path(str(v)).stem if k == "Shot" else str(v) for k, v in params.items()]
+    return ".".join("".join(c if c.isalnum() or c in "-_" else "_" for c in part) for part in parts) + ".log"
 
 
 def _describe(params: dict) -> str:

@@ -3,7 +3,7 @@
     farm template SHOT.json [SHOT.json ...] --out job.yaml [--python P] [--device D]
                   [--weights-dir DIR] [--gpu] [--gpu-memory GIB] [--name NAME]
     farm run job.yaml [--python P] [--device D] [--weights-dir DIR] [-p KEY=VALUE ...]
-             [--only PARAM=VALUE ...] [--logs DIR] [--openjd-arg ARG ...] [--quiet]
+             [--only PARAM=VALUE ...] [--parallel N] [--logs DIR] [--openjd-arg ARG ...] [--quiet]
 """
 from __future__ import annotations
 
@@ -52,6 +52,8 @@ def register(subparsers) -> None:
     run.add_argument("--only", action="append", default=[], metavar="PARAM=VALUE",
                      help="run only the tasks with this task parameter value (repeatable), "
                           "e.g. --only Object=hero --only Shot=/shows/x/sh010.json")
+    run.add_argument("--parallel", type=int, default=1, metavar="N",
+                     help="run N tasks at once, as N workers would (default 1)")
     run.add_argument("--logs", metavar="DIR", help="save each task's log in this folder")
     run.add_argument("--openjd-arg", action="append", default=[], metavar="ARG",
                      help="pass an argument through to `openjd run` (repeatable), "
@@ -96,7 +98,8 @@ def _run(args) -> int:
     from plugin import farm
     outcomes = farm.run_locally(
         args.template, job_params=_job_params(args), logs_dir=args.logs, extra_args=args.openjd_arg,
-        on_output=None if args.quiet else print, only=_pairs(args.only, "--only"))
+        on_output=None if args.quiet else print, only=_pairs(args.only, "--only"),
+        parallel=args.parallel)
     failed = [o for o in outcomes if not o.ok]
     for outcome in failed:
         where = ", ".join(f"{k}={v}" for k, v in outcome.params.items())

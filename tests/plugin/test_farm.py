@@ -248,9 +248,13 @@ def test_openjd_run_gives_each_task_its_shot_object_device_and_weights(three_sho
     weights = tmp_path / "studio_weights"
     weights.mkdir()
     python = _recording_python(tmp_path)
+    lines = []
     outcomes = farm.run_locally(job, job_params={"Python": str(python), "WeightsDir": str(weights)},
-                                logs_dir=tmp_path / "logs")
+                                logs_dir=tmp_path / "logs", parallel=3, on_output=lines.append)
     assert [o.ok for o in outcomes] == [True] * 6
+    assert [o.log_path.name for o in outcomes][::2] == ["Matte.0001.sh010.hero.log", "Matte.0003.sh020.hero.log",
+                                                        "Matte.0005.sh030.car.log"]
+    assert {line[:4] for line in lines} == {f"[{n}] " for n in range(1, 7)}  # each line names its task
     for outcome, (shot, obj) in zip(outcomes, [(0, "hero"), (0, "prop"), (1, "hero"), (1, "prop"),
                                                (2, "car"), (2, "dog")]):
         log = outcome.log_path.read_text()
@@ -356,6 +360,7 @@ def _alpha_frames(folder: Path, prefix: str) -> dict:
     return frames
 
 
+@pytest.mark.slow
 def test_farm_run_equals_local_runs_and_a_broken_shot_fails_only_its_tasks(tmp_path, runnable, local_alphas,
                                                                            capsys):
     good = make_shot(tmp_path / "sh010", "sh010")
@@ -363,14 +368,16 @@ def test_farm_run_equals_local_runs_and_a_broken_shot_fails_only_its_tasks(tmp_p
     job = farm.write_template(farm.build_template([good, other], device="cpu"), tmp_path / "job.yaml")
     other.write_text('{"version": 1, "plate": {"path": ')  # broken after submission
 
-    rc = cli_main(["farm", "run", str(job), "--logs", str(tmp_path / "logs"), "--quiet"])
+    # Two workers: the two objects of sh010 run at the same time, in the same output folder.
+    rc = cli_main(["farm", "run", str(job), "--logs", str(tmp_path / "logs"), "--quiet", "--parallel", "2"])
     out, err = capsys.readouterr()
     assert rc == 1
     assert "4 task(s): 2 done, 2 failed" in out
     failed = [line for line in err.splitlines() if line.startswith("failed: ")]
     assert len(failed) == 2 and all("sh020.json" in line and "error: " in line for line in failed), err
     logs = sorted((tmp_path / "logs").glob("*.log"))
-    assert len(logs) == 4
+    assert [p.name for p in logs] == ["Matte.0001.sh010.hero.log", "Matte.0002.sh010.prop.log",
+                                      "Matte.0003.sh020.car.log", "Matte.0004.sh020.dog.log"]
     for log in logs[2:]:  # the broken shot's tasks: one line naming the file, no traceback
         text = log.read_text()
         errors = [line.split("\t", 1)[-1] for line in text.splitlines() if "\terror: " in line]
@@ -399,6 +406,7 @@ def _mend_frame(path: Path, data: bytes) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
+@pytest.mark.slow
 def test_a_retried_task_resumes_after_its_last_whole_frame(tmp_path, runnable, local_alphas, monkeypatch):
     # The pipeline saves its engine state every frame here (by default every 10 s).
     monkeypatch.setenv("MATANYONE_PLUGIN_CHECKPOINT_FRAMES", "1")
