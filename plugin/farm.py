@@ -314,8 +314,12 @@ def run_locally(
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
+    import importlib.util
     if parallel < 1:
         raise FarmError(f"--parallel {parallel}: give 1 or more tasks at once")
+    if importlib.util.find_spec("openjd.cli") is None:
+        raise FarmError(f"openjd-cli is not installed in {sys.executable}: "
+                        "install it with `python -m pip install openjd-cli`")
     template_path = Path(template_path).expanduser().resolve()
     template = load_template(template_path)
     job_params = dict(job_params or {})

@@ -220,11 +220,30 @@ def test_same_shot_twice_is_refused(tmp_path):
         farm.build_template([shot, tmp_path / "sh010" / ".." / "sh010" / "sh010.json"])
 
 
-def test_load_template_refuses_an_invalid_template(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    ("specificationVersion: jobtemplate-2023-09\nname: x\nsteps: []\n", "the job template is not valid OpenJD"),
+    ("a: [\n", "not a YAML/JSON job template"),
+    ("[1, 2]\n", "not a YAML/JSON job template"),
+    (None, "job template not found"),
+])
+def test_farm_run_refuses_a_bad_template_in_one_line(tmp_path, capsys, text, message):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("specificationVersion: jobtemplate-2023-09\nname: x\nsteps: []\n")
-    with pytest.raises(farm.FarmError, match="bad.yaml: the job template is not valid OpenJD"):
+    if text is not None:
+        bad.write_text(text)
+    with pytest.raises(farm.FarmError, match=f"bad.yaml: {message}"):
         farm.load_template(bad)
+    assert cli_main(["farm", "run", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_farm_run_without_openjd_cli_says_how_to_install_it(tmp_path, monkeypatch):
+    import importlib.util
+    job = farm.write_template(farm.build_template([make_shot(tmp_path / "sh010", "sh010")]), tmp_path / "job.yaml")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "openjd.cli" else real(name, *a))
+    with pytest.raises(farm.FarmError, match="openjd-cli is not installed .* pip install openjd-cli"):
+        farm.run_locally(job)
 
 
 # -- openjd run: what each task runs (a stand-in interpreter that records it) ------
