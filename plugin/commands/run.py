@@ -60,6 +60,10 @@ def register(subparsers) -> None:
     p.add_argument("--frames", metavar="A-B", help="source frames to matte (default: the whole plate/shot)")
     p.add_argument("--force", action="store_true", help="run everything again (no resume, no kept objects)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--preview", metavar="MOVIE",
+                   help="also write a QuickTime preview per object (path may hold {object}; .mov or .mp4)")
+    p.add_argument("--preview-kind", choices=("h264", "prores4444"), default="h264",
+                   help="h264: plate with the matte overlaid (default); prores4444: plate RGB + matte alpha")
     add_engine_options(p)
     p.set_defaults(func=main, ordered=[])
 
@@ -241,8 +245,22 @@ def run_with_console(shot, *, force=False, objects=None, frames=None, quiet=Fals
 def main(args) -> int:
     shot, names = build_shot(args)
     frames = args.frames if args.shot else None
+    if args.preview and len(names or shot.objects) > 1 and "{object}" not in args.preview:
+        from plugin.errors import OutputError
+        raise OutputError(f"--preview {args.preview!r} needs '{{object}}' since several objects run")
     result = run_with_console(shot, force=args.force, objects=names, frames=frames, quiet=args.quiet)
-    return report(result)
+    code = report(result)
+    if code == 0 and args.preview:
+        import os
+        from plugin import preview
+        ran = shot.with_objects(list(result.outputs)) if names else shot
+        if frames:
+            from plugin.shot import parse_frame_range
+            ran = ran.with_frames(*parse_frame_range(frames))
+        for obj in ran.objects:
+            path = os.path.abspath(args.preview.replace("{object}", obj.name))
+            print(f"  preview: {preview.write_preview(ran, path, kind=args.preview_kind, obj=obj)}")
+    return code
 
 
 def report(result) -> int:

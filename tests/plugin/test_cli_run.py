@@ -201,3 +201,23 @@ def test_mask_cleanup_goes_through_the_engine_closing(tmp_path):
     closed = close_mask(masks.read_mask(shot.objects[0].keyframes[FIRST]), dilate=5, erode=5)
     expected = matte_frames(WEIGHTS, converted_frames(shot), closed[None], warmup=2, device="cpu")[:, 0]
     np.testing.assert_array_equal(alphas(tmp_path, "hero", shot), expected)
+
+
+@pytest.mark.parametrize("kind", ["h264", "prores4444"])
+def test_quicktime_preview(tmp_path, kind):
+    import av
+    shot_path = make_shot(tmp_path, n=3)
+    movie = tmp_path / "review" / "{object}_preview.mov"
+    assert run_cli(shot_path, "--preview", movie, "--preview-kind", kind) == 0
+    path = tmp_path / "review" / "hero_preview.mov"
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        frames = list(c.decode(video=0))
+        assert len(frames) == 3 and (stream.width, stream.height) == (64, 48)
+        if kind == "prores4444":
+            assert stream.codec_context.name == "prores" and "yuva" in stream.codec_context.pix_fmt
+            alpha = frames[0].to_ndarray(format="rgba64le")[..., 3] / 65535.0
+            expected = read_alpha(tmp_path / "out" / f"sh010_hero.{FIRST}.exr")
+            assert np.abs(alpha - expected).mean() < 0.01
+        else:
+            assert stream.codec_context.name == "h264"
