@@ -1,8 +1,9 @@
 """Render-farm jobs as Open Job Description (OpenJD) templates.
 
 One shot and one object is one sequential task (the engine's memory is recurrent), so a
-farm parallelises across shots and objects: the template has one step whose tasks are the
-(shot file, object name) pairs, each running ``<python> -m plugin run SHOT --object NAME``.
+farm parallelises across shots and objects: the template has one step (more past 1024 tasks)
+whose tasks are the (shot file, object name) pairs, each running
+``<python> -m plugin run SHOT --object NAME``.
 A retried task runs the same command, and ``run`` resumes after the last whole frame.
 AWS Deadline Cloud and other OpenJD schedulers run the file as written; ``openjd run`` runs
 it locally (see :func:`run_locally`).
