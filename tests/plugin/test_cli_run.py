@@ -221,3 +221,19 @@ def test_quicktime_preview(tmp_path, kind):
             assert np.abs(alpha - expected).mean() < 0.01
         else:
             assert stream.codec_context.name == "h264"
+
+
+@pytest.mark.slow
+def test_demo_end_to_end_with_stand_in_banner(tmp_path, capsys):
+    """The demo on the bundled sample (small internal size to keep the test short)."""
+    out = tmp_path / "demo"
+    assert cli.main(["demo", "--out", str(out), "--max-internal-size", "64", "--warmup", "1", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "STAND-IN WEIGHTS" in captured.err
+    assert "contact sheet" in captured.out and "MAD" in captured.out
+    frames = sorted(n for n in os.listdir(out) if n.startswith("demo_figure.") and n.endswith(".exr"))
+    assert len(frames) == 32
+    assert (out / "demo_contact_sheet.png").stat().st_size > 1000
+    assert (out / "eval" / "metrics.json").is_file()
+    from plugin.writers import read_metadata
+    assert read_metadata(out / frames[0])["weights"] == "stand-in:demo"

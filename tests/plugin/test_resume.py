@@ -33,6 +33,7 @@ def assert_same_outputs(a_dir, b_dir):
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
+@pytest.mark.slow
 def test_kill_nine_ten_times_then_resume_gives_identical_files(tmp_path):
     n = 12
     ref_dir = tmp_path / "ref"

@@ -219,3 +219,17 @@ def test_read_mask_converts_exr_masks_to_png(worker, tmp_path):
     assert png.dtype == np.uint8 and (png == (m * 255).astype(np.uint8)).all()
     with pytest.raises(errors.MaskError, match="64x48"):
         worker.call("read_mask", path=src, width=32, height=48, timeout=60)
+
+
+def test_sam_embed_and_mask_by_file(worker, tmp_path):
+    from plugin.masks import read_mask
+    make_shot(tmp_path, n=2)
+    worker.call("open_plate", path=str(tmp_path / "plates" / "plate.####.exr"), colourspace="ACEScg", timeout=60)
+    with pytest.raises(errors.UserError):
+        worker.call("sam_mask", handle="nope", points_pos=[[10, 10]], points_neg=[], timeout=60)
+    emb = worker.call("sam_embed", frame=FIRST, model="stand-in", timeout=300)
+    assert emb["handle"] and (emb["width"], emb["height"]) == (64, 48)
+    res = worker.call("sam_mask", handle=emb["handle"], points_pos=[[20, 17]], points_neg=[[60, 40]], timeout=300)
+    assert (res["width"], res["height"]) == (64, 48) and isinstance(res["score"], float)
+    mask = read_mask(res["mask_path"])
+    assert mask.shape == (48, 64) and mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
