@@ -434,6 +434,8 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
         try:
             shot_copy = paths.shot
             if not (full_shot.source and os.path.realpath(full_shot.source) == os.path.realpath(shot_copy)):
+                if not full_shot.plate.colourspace:  # record the guess, so a re-run sees the same colour
+                    full_shot = replace(full_shot, plate=replace(full_shot.plate, colourspace=shot.plate.colourspace))
                 full_shot.save(shot_copy)
             logger.info(f"shot {shot.source or '(built)'}: plate {shot.plate.path} frames "
                         f"{shot.plate.first}-{shot.plate.last} {plate.width}x{plate.height} "
@@ -635,6 +637,13 @@ class _Runner:
         if ck.get("key") != json.dumps(self.key, sort_keys=True):
             self.log.info("saved state is of other inputs: starting over")
             return None
+        if ck.get("session") is not None:
+            from matanyone_engine import Session
+            try:  # e.g. state saved by another engine version
+                Session(self.net, engine_settings(self.shot)).load_state_dict(ck["session"])
+            except Exception as err:  # noqa: BLE001 - an unusable state only costs a restart
+                self.log.info(f"saved state cannot be restored ({err}): starting over")
+                return None
         return ck
 
     def _save_checkpoint(self, pass_index: int, pos: int, session, writer_q) -> None:
