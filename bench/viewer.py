@@ -53,10 +53,12 @@ def baseline_read(pattern: str, frame: int) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--frames", type=int, default=48)
+    ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--width", type=int, default=1920)
     ap.add_argument("--height", type=int, default=1080)
     ap.add_argument("--plate", help="an existing plate pattern instead of a generated one")
+    ap.add_argument("--view", default="Un-tone-mapped",
+                    help="a second OCIO view to time at full res (default: Un-tone-mapped)")
     args = ap.parse_args(argv)
 
     from Qt import QtCore, QtWidgets
@@ -97,7 +99,7 @@ def main(argv=None) -> int:
     pump_until(lambda: panel.viewer.image is not None)
     print(f"worker start + open + first frame: {time.perf_counter() - t0:.2f} s "
           f"({c.plate.width}x{c.plate.height}, {len(c.plate.frames)} frames)")
-    frames = c.plate.frames
+    frames = c.plate.frames[:args.frames]
     base = min(baseline_read(pattern, f) for f in frames[:3])
     print(f"baseline: OpenImageIO reads one frame in {base * 1000:.1f} ms ({1 / base:.1f} fps)")
 
@@ -141,6 +143,12 @@ def main(argv=None) -> int:
         step_pass(f"{name}, warm worker cache")
         c.frames.reset(frames, c._view_key())
         drag_pass(f"{name}, drag")
+    if args.view and panel.view.findData(args.view) >= 0:
+        # the same frames through a cheaper view: what the display transform itself costs
+        panel.proxy.setCurrentIndex(panel.proxy.findData(1))
+        panel.view.setCurrentIndex(panel.view.findData(args.view))
+        c.frames.reset(frames, c._view_key())
+        step_pass(f"full res, view {args.view}")
     step_frames = c.frames
     print(f"panel cache: {len(step_frames)} frames kept (capacity {step_frames.capacity})")
     c.close()

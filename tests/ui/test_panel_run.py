@@ -174,6 +174,7 @@ def test_errors_show_one_sentence_with_details(qtbot):
     text = panel.error_bar.message.text()
     assert "\n" not in text and text.endswith(".")
     assert not c.running and panel.run_box.progress.text().startswith("failed")
+    assert panel.viewer.preview_mode == "masks"
     assert panel.error_bar.toggle.isVisible() and not panel.error_bar.details.isVisible()
     panel.error_bar.toggle.click()
     assert panel.error_bar.details.isVisible() and "run" in panel.error_bar.details.toPlainText()

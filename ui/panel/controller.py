@@ -630,6 +630,7 @@ class PanelController:
             if self._sam.get((obj_id, frame)) is state:
                 self._sam[(obj_id, frame)] = before
             self._emit("sam_busy", False)
+            self._emit("status", "")
             self._error_from(err, "SAM")
 
         def got_mask(result):
@@ -649,6 +650,7 @@ class PanelController:
             if seq != self._sam_seq:
                 return
             self._emit("sam_busy", False)
+            self._emit("status", "")
             self.set_mask(mask, label, obj_id, frame, sam_after=state, sam_before=before)
 
         def ask(handle):

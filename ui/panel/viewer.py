@@ -192,6 +192,11 @@ class Viewer(QtWidgets.QWidget):
         painter.setPen(QtGui.QPen(QtGui.QColor(90, 90, 90), 1))
         painter.setBrush(QtCore.Qt.NoBrush)
         painter.drawRect(target)
+        wanted = self.controller.current_frame
+        if wanted is not None and self.image_frame != wanted:  # the worker is still decoding it
+            painter.setPen(QtGui.QColor(235, 200, 120))
+            painter.drawText(self.rect().adjusted(10, 6, -10, -6), QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft,
+                             f"loading frame {wanted}…" + (f" (showing {self.image_frame})" if self.image_frame else ""))
         self._draw_sam(painter)
         self._draw_cursor(painter)
         painter.end()

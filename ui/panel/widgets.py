@@ -402,6 +402,8 @@ class Panel(QtWidgets.QWidget):
                 self.run_box.set_preview_mode("overlay")
         elif state == "finished":
             self.slider.done_upto = self.controller.plate.last if self.controller.plate else None
+        elif state == "failed" and not len(self.controller.previews):
+            self.run_box.set_preview_mode("masks")  # nothing to preview: back to the masks
         self.slider.update()
 
     def _ev_progress(self, info) -> None:

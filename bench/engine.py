@@ -1,0 +1,115 @@
+"""Engine speed and memory: seconds per frame and peak RSS.
+
+    python bench/engine.py                       # 288x512 and 1080p on CPU, fp32, stand-in weights
+    python bench/engine.py --device cuda --precision fp16
+    python bench/engine.py --rss 50,500          # peak RSS over 50 vs 500 frames (small frames)
+
+Each measurement runs in its own subprocess so peak RSS is that run's own. Steady time is the
+median per frame after the first two video frames; the warm-up (first frame) is timed apart.
+Timing is never asserted in tests: on a shared machine compare figures from one run only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _child(args) -> dict:
+    import resource
+
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, ROOT)
+    from matanyone_engine import EngineSettings, Session, load_network
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    net = load_network(args.weights, device=args.device, precision=args.precision)
+    h, w = args.height, args.width
+    rng = np.random.default_rng(0)
+    base = rng.random((h, w + args.frames), dtype=np.float32)
+    mask = np.zeros((h, w), np.uint8)
+    mask[h // 4:3 * h // 4, w // 3:2 * w // 3] = 255
+    session = Session(net, EngineSettings(warmup=args.warmup, precision=args.precision))
+    session.add_mask({i: mask for i in range(args.objects)})
+    times = []
+    sync = torch.cuda.synchronize if net.device.type == "cuda" else (lambda: None)
+    for t in range(args.frames):
+        frame = np.repeat(base[:, t:t + w, None], 3, axis=2)
+        sync()
+        start = time.perf_counter()
+        session.step(frame)
+        sync()
+        times.append(time.perf_counter() - start)
+    steady = sorted(times[3:]) if len(times) > 3 else sorted(times[1:]) or times
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = {
+        "size": f"{w}x{h}", "frames": args.frames, "objects": args.objects, "device": str(net.device),
+        "precision": args.precision, "threads": torch.get_num_threads(),
+        "first_frame_s": round(times[0], 3), "s_per_frame": round(steady[len(steady) // 2], 3),
+        "peak_rss_gib": round(peak_kib / 2 ** 20, 3), "session_sizes": session.sizes(),
+    }
+    if net.device.type == "cuda":
+        out["peak_cuda_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 3)
+    return out
+
+
+def _run(base_args, **overrides) -> dict:
+    cmd = [sys.executable, os.path.abspath(__file__), "--child"]
+    opts = {**base_args, **overrides}
+    for key, value in opts.items():
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"bench child failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--weights", default="stand-in")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--objects", type=int, default=1)
+    p.add_argument("--warmup", type=int, default=1, help="warm-up refinements (1 keeps the bench short)")
+    p.add_argument("--frames", type=int, default=12, help="frames at 288x512")
+    p.add_argument("--hd-frames", type=int, default=4, help="frames at 1920x1080 (0 skips)")
+    p.add_argument("--uhd-frames", type=int, default=0, help="frames at 3840x2160 (0 skips)")
+    p.add_argument("--rss", default="", help="e.g. 50,500: peak RSS over those frame counts at --rss-size")
+    p.add_argument("--rss-size", default="64x64", help="WxH for the --rss runs")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--height", type=int, default=288, help=argparse.SUPPRESS)
+    p.add_argument("--width", type=int, default=512, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(args)))
+        return 0
+    common = {"device": args.device, "precision": args.precision, "weights": args.weights,
+              "threads": args.threads, "objects": args.objects, "warmup": args.warmup}
+    results = [_run(common, frames=args.frames, height=288, width=512)]
+    print(json.dumps(results[-1]), flush=True)
+    if args.hd_frames:
+        results.append(_run(common, frames=max(3, args.hd_frames), height=1080, width=1920))
+        print(json.dumps(results[-1]), flush=True)
+    if args.uhd_frames:
+        results.append(_run(common, frames=max(3, args.uhd_frames), height=2160, width=3840))
+        print(json.dumps(results[-1]), flush=True)
+    if args.rss:
+        w, h = (int(v) for v in args.rss_size.split("x"))
+        for n in (int(v) for v in args.rss.split(",")):
+            r = _run({**common, "warmup": 0}, frames=n, height=h, width=w)
+            print(json.dumps({"rss_frames": n, "size": r["size"], "peak_rss_gib": r["peak_rss_gib"],
+                              "session_sizes": r["session_sizes"]}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
