@@ -82,7 +82,7 @@ def test_soft_brush_has_soft_edge(panel):
     assert centre > 200 and 0 < edge < centre
 
 
-def test_undo_redo_every_stroke(panel):
+def test_undo_redo_every_stroke(panel, qtbot):
     panel, _client = panel
     c = panel.controller
     panel.tools.size.setValue(5)
@@ -104,10 +104,13 @@ def test_undo_redo_every_stroke(panel):
     c.redo()
     assert mask_bytes(c.selected.masks[frame]) == second
     # keyboard: Ctrl+Z / Ctrl+Shift+Z reach the same stacks
+    panel.activateWindow()
     panel.viewer.setFocus()
-    from pytestqt.qtbot import QtBot  # noqa: F401 - pytest-qt present
-    c.undo()
+    qtbot.keyClick(panel.viewer, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier)
     assert mask_bytes(c.selected.masks[frame]) == first
+    qtbot.keyClick(panel.viewer, QtCore.Qt.Key_Z, QtCore.Qt.ControlModifier | QtCore.Qt.ShiftModifier)
+    assert mask_bytes(c.selected.masks[frame]) == second
+    c.undo()
     # a new stroke clears the redo stack
     _stroke(panel, (60, 50), (80, 50))
     assert c.redo() is None

@@ -1,0 +1,58 @@
+"""The panel's state as plain data (no Qt): plate, objects, SAM clicks, undo steps."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+PALETTE = ("#ff7a3d", "#3dc1ff", "#9cff3d", "#ff3dd2", "#ffd93d", "#3dffb0", "#a87bff", "#ff3d5e")
+UNDO_DEPTH = 100
+Rect = Tuple[int, int, int, int]  # x, y, width, height in plate pixels
+
+
+@dataclass
+class PlateInfo:
+    """What `open_plate` told us about the plate."""
+
+    path: str
+    first: int
+    last: int
+    frames: List[int]
+    width: int
+    height: int
+    colourspace: Optional[str] = None
+    ocio_config: Optional[str] = None
+    frame_offset: int = 0
+    displays: Dict[str, List[str]] = field(default_factory=dict)
+    fps: Optional[float] = None
+
+
+@dataclass
+class SamState:
+    """The clicks that made one object's mask at one keyframe (plate pixels)."""
+
+    points_pos: Tuple[Tuple[float, float], ...] = ()
+    points_neg: Tuple[Tuple[float, float], ...] = ()
+    box: Optional[Tuple[float, float, float, float]] = None
+
+
+@dataclass
+class MattedObject:
+    id: int
+    name: str
+    colour: str
+    visible: bool = True
+    masks: Dict[int, object] = field(default_factory=dict)  # source frame -> mask image (plate size)
+
+
+@dataclass
+class Edit:
+    """One undoable change of one object's mask at one frame."""
+
+    obj_id: int
+    frame: int
+    rect: Optional[Rect]        # None: the whole mask (before/after are whole masks or None)
+    before: object              # patch, whole mask, or None (no keyframe before)
+    after: object
+    label: str
+    sam_before: Optional[SamState] = None
+    sam_after: Optional[SamState] = None
