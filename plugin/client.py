@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 from plugin import errors, protocol, settings
 

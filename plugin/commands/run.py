@@ -71,10 +71,9 @@ def register(subparsers) -> None:
 def build_shot(args):
     """The Shot the options describe (from the shot file, or built from --plate/--mask/--out)."""
     import os
-    from dataclasses import replace
 
     from plugin.errors import ShotFileError
-    from plugin.shot import EngineSpec, OutputSpec, PlateSpec, Shot, ShotObject, parse_frame_range
+    from plugin.shot import Shot, parse_frame_range
 
     ordered = list(getattr(args, "ordered", None) or [])
     if args.shot:

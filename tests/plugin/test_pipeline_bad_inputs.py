@@ -2,14 +2,13 @@
 is written (no output folder, no shot copy, no log, no record; sources untouched)."""
 import json
 import os
-import shutil
 
 import numpy as np
 import pytest
 
 from plugin import cli
 from tests.plugin.media import files_under
-from tests.plugin.pipeline_media import FIRST, WEIGHTS, make_shot, write_mask
+from tests.plugin.pipeline_media import FIRST, make_shot, write_mask
 
 
 @pytest.fixture
