@@ -96,7 +96,9 @@ def load_frame_image(path: str, width: int, height: int, fmt: str = "rgba8") -> 
         if len(data) < width * height * 4:
             raise MaskFileError(f"frame file {path} holds {len(data)} bytes, not {width}x{height} RGBA; "
                                 "the worker may have been stopped while writing it")
-        return QtGui.QImage(data, width, height, width * 4, QtGui.QImage.Format_RGBA8888).copy()
+        image = QtGui.QImage(data, width, height, width * 4, QtGui.QImage.Format_RGBA8888)
+        # converted here, off the UI thread: QPainter draws RGB32 without a per-paint conversion
+        return image.convertToFormat(QtGui.QImage.Format_RGB32)
     reader = QtGui.QImageReader(path)
     image = reader.read()
     if image.isNull():

@@ -43,6 +43,7 @@ class Viewer(QtWidgets.QWidget):
         self.preview_mode = "masks"
         self.placeholder = "Open a plate: File > Open Plate, drop a file here, or 'Use selected' in a host."
         self._overlays: Dict[int, Tuple[int, QtGui.QImage]] = {}
+        self._preview_layer = None   # (key, tinted preview) for the overlay view
         self._stroke = None          # (Stroke, obj_id, frame, snapshot, label)
         self._pan_from = None
         self._press = None           # (widget pos, plate pos, button, modifiers) for SAM click/box
@@ -181,8 +182,7 @@ class Viewer(QtWidgets.QWidget):
             else:
                 painter.fillRect(target, QtGui.QColor(20, 20, 20))
             if preview is not None:  # overlay: alpha tinted over the plate
-                painter.drawImage(target, maskimage.overlay(preview.convertToFormat(maskimage.GREY),
-                                                            QtGui.QColor(self._preview_colour()), self.opacity))
+                painter.drawImage(target, self._preview_overlay(preview))
             else:
                 for obj in self.controller.objects:
                     if obj.visible:
@@ -200,6 +200,14 @@ class Viewer(QtWidgets.QWidget):
         self._draw_sam(painter)
         self._draw_cursor(painter)
         painter.end()
+
+    def _preview_overlay(self, preview: QtGui.QImage) -> QtGui.QImage:
+        """The tinted preview, made once per preview image, colour and opacity (not on every paint)."""
+        key = (preview.cacheKey(), self._preview_colour(), self.opacity)
+        if self._preview_layer is None or self._preview_layer[0] != key:
+            layer = maskimage.overlay(preview.convertToFormat(maskimage.GREY), QtGui.QColor(key[1]), self.opacity)
+            self._preview_layer = (key, layer)
+        return self._preview_layer[1]
 
     def _preview_colour(self) -> str:
         obj = self.controller.selected or (self.controller.objects[0] if self.controller.objects else None)
