@@ -43,6 +43,10 @@ class WorkerError(UserError):
     """The worker process is missing, of another version, or died."""
 
 
+class FarmError(UserError):
+    """A farm job template that cannot be built, read or run as asked."""
+
+
 def is_user_error(err: BaseException) -> bool:
     """True for errors whose message is the one line to show the user (ours or the engine's)."""
     return bool(getattr(err, "user_error", False))

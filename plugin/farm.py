@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
-from plugin.errors import UserError
+from plugin.errors import FarmError
 
 SPEC_VERSION = "jobtemplate-2023-09"
 STEP_NAME = "Matte"
@@ -36,10 +36,6 @@ _SET_WEIGHTS = (
     "is not on this worker; mount it there or change WeightsDir'); "
     f"d and print('openjd_env: {WEIGHTS_ENV}=' + d)"
 )
-
-
-class FarmError(UserError):
-    """A farm template that cannot be built, read or run as asked."""
 
 
 @dataclass(frozen=True)
