@@ -312,6 +312,8 @@ class Panel(QtWidgets.QWidget):
         self.frame_box.setRange(plate.first, plate.last)
         self.frame_box.blockSignals(False)
         self._fill_displays(plate.displays)
+        if plate.width > 2600 and self.proxy.currentData() == 1:  # 4K+: scrub at half size by default
+            self.proxy.setCurrentIndex(self.proxy.findData(2))
         self.slider.set_marks([])
         self.run_box.load_settings()
         self.plateOpened.emit(plate.path)
