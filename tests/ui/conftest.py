@@ -1,6 +1,8 @@
 """Panel fixtures: a Panel over the fake worker client with a small plate open."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
 pytest.importorskip("pytestqt")
@@ -24,7 +26,10 @@ def make_panel(qtbot, host=None, **fake_kw):
     return panel, holder
 
 
-def open_fake_plate(qtbot, panel, holder, path="/shots/sh010/plates/sh010.####.exr"):
+def open_fake_plate(qtbot, panel, holder, path=None):
+    """Open a fake plate; by default in a fresh temporary folder (a run writes its shot file beside it)."""
+    import tempfile
+    path = path or os.path.join(tempfile.mkdtemp(prefix="ui-test-"), "sh010", "plates", "sh010.####.exr")
     panel.controller.open_plate(path)
     qtbot.waitUntil(lambda: panel.viewer.image is not None, timeout=10000)
     return holder["client"]

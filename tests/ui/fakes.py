@@ -173,8 +173,17 @@ class FakeWorkerClient:
                 self.on_notification("progress", {"frame": frame, "done": i, "total": total,
                                                   "fps": i / max(elapsed, 1e-6),
                                                   "eta_s": (total - i) * elapsed / i, "preview_path": path})
-        callback({"status": "done", "outputs": {"object1": "/tmp/matte/sh010_object1.####.exr"},
+        callback({"status": "done", "outputs": self._outputs(params["shot_path"]),
                   "frames": [self.frames[0], self.frames[-1]]}, None)
+
+    @staticmethod
+    def _outputs(shot_path):
+        """object name -> alpha pattern, as the real worker answers, from the shot file's output path."""
+        import json
+        with open(shot_path, encoding="utf-8") as fh:
+            shot = json.load(fh)
+        out = os.path.join(os.path.dirname(shot_path), shot["output"]["path"])
+        return {o["name"]: os.path.normpath(out.replace("{object}", o["name"])) for o in shot["objects"]}
 
 
 def _figure_parts(t: int, w: int, h: int):

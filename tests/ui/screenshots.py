@@ -58,7 +58,8 @@ def render(outdir: str) -> list:
 
     shot("empty")
     c = panel.controller
-    c.open_plate("/shots/sh010/plates/sh010.####.exr")
+    work = tempfile.mkdtemp(prefix="screenshots-")  # the run writes its shot file and masks here
+    c.open_plate(os.path.join(work, "sh010", "plates", "sh010.####.exr"))
     pump(until=lambda: panel.viewer.image is not None)
     c.set_frame(1012)
     pump(until=lambda: panel.viewer.image_frame == 1012)

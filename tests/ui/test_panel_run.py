@@ -235,7 +235,7 @@ def test_host_use_selected_and_bring_back(qtbot, tmp_path):
     panel.run_box.run_button.click()
     qtbot.waitUntil(lambda: bool(host.brought_back), timeout=10000)
     patterns, plate, shot_path = host.brought_back[0]
-    assert patterns == {"object1": "/tmp/matte/sh010_object1.####.exr"} and plate is ref
+    assert patterns == {"object1": str(tmp_path / "matte" / "sh020_object1.####.exr")} and plate is ref
     assert json.load(open(shot_path))["plate"]["frame_offset"] == -1000
     panel.controller.close()
 
