@@ -32,6 +32,8 @@ def _child(args) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     net = load_network(args.weights, device=args.device, precision=args.precision)
+    if args.official_work:
+        _add_official_work(net)
     h, w = args.height, args.width
     rng = np.random.default_rng(0)
     base = rng.random((h, w + args.frames), dtype=np.float32)
@@ -61,6 +63,32 @@ def _child(args) -> dict:
     return out
 
 
+def _add_official_work(net) -> None:
+    """Make the engine do what the official loop does and ours skips (a same-machine baseline):
+    the image encoder once per object, the summariser on every value encoding, mask_pred[3]."""
+    from matanyone_engine import features, network
+
+    encode_value = net.encode_value
+    transform = net.transform_objects
+
+    def value_and_summary(feats, mask):
+        value = encode_value(feats, mask)
+        net.summarize(mask, value)
+        return value
+
+    net.encode_value = value_and_summary
+    net.transform_objects = lambda pixel, summaries, keep_aux=False: (
+        transform(pixel, summaries, keep_aux=True) if keep_aux else transform(pixel, summaries, keep_aux=True)[0])
+    original_get = features.FrameFeatures.get
+
+    def per_object(self, padded):
+        self.drop()
+        return original_get(self, padded)
+
+    features.FrameFeatures.get = per_object
+    assert network  # imported for clarity: the stages patched above live there
+
+
 def _run(base_args, **overrides) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--child"]
     opts = {**base_args, **overrides}
@@ -85,6 +113,9 @@ def main(argv=None) -> int:
     p.add_argument("--uhd-frames", type=int, default=0, help="frames at 3840x2160 (0 skips)")
     p.add_argument("--rss", default="", help="e.g. 50,500: peak RSS over those frame counts at --rss-size")
     p.add_argument("--rss-size", default="64x64", help="WxH for the --rss runs")
+    p.add_argument("--baseline", action="store_true",
+                   help="also time the same frames doing the work the official loop does (ratio in one run)")
+    p.add_argument("--official-work", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--height", type=int, default=288, help=argparse.SUPPRESS)
     p.add_argument("--width", type=int, default=512, help=argparse.SUPPRESS)
@@ -96,6 +127,10 @@ def main(argv=None) -> int:
               "threads": args.threads, "objects": args.objects, "warmup": args.warmup}
     results = [_run(common, frames=args.frames, height=288, width=512)]
     print(json.dumps(results[-1]), flush=True)
+    if args.baseline:
+        base = _run(common, frames=args.frames, height=288, width=512, official_work=1)
+        print(json.dumps({"baseline_official_work": base,
+                          "speedup": round(base["s_per_frame"] / results[0]["s_per_frame"], 3)}), flush=True)
     if args.hd_frames:
         results.append(_run(common, frames=max(3, args.hd_frames), height=1080, width=1920))
         print(json.dumps(results[-1]), flush=True)
