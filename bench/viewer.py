@@ -57,6 +57,8 @@ def main(argv=None) -> int:
     ap.add_argument("--width", type=int, default=1920)
     ap.add_argument("--height", type=int, default=1080)
     ap.add_argument("--plate", help="an existing plate pattern instead of a generated one")
+    ap.add_argument("--fake", action="store_true",
+                    help="time the panel alone, against the test suite's fake worker (no decode, no OCIO)")
     ap.add_argument("--view", default="Un-tone-mapped",
                     help="a second OCIO view to time at full res (default: Un-tone-mapped)")
     args = ap.parse_args(argv)
@@ -65,14 +67,23 @@ def main(argv=None) -> int:
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     from ui.panel.widgets import Panel
 
-    pattern = args.plate
+    factory = None
+    if args.fake:
+        # the panel's own path (request scheduling, file -> QImage, paint) with a worker that answers at once
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        from tests.ui.fakes import FakeWorkerClient
+
+        def factory(on_notification):
+            return FakeWorkerClient(on_notification, width=args.width, height=args.height,
+                                    frames=range(1001, 1001 + args.frames), scene=True)
+    pattern = args.plate or ("/fake/plate.####.exr" if args.fake else None)
     if not pattern:
         t0 = time.perf_counter()
         pattern = make_plate(os.path.join(tempfile.mkdtemp(prefix="bench-viewer-"), "plates"),
                              args.frames, args.width, args.height)
         print(f"made {args.frames} frames {args.width}x{args.height} half EXR in {time.perf_counter() - t0:.1f} s")
 
-    panel = Panel()
+    panel = Panel(client_factory=factory)
     panel.resize(1600, 900)
     panel.show()
     c = panel.controller
@@ -100,8 +111,9 @@ def main(argv=None) -> int:
     print(f"worker start + open + first frame: {time.perf_counter() - t0:.2f} s "
           f"({c.plate.width}x{c.plate.height}, {len(c.plate.frames)} frames)")
     frames = c.plate.frames[:args.frames]
-    base = min(baseline_read(pattern, f) for f in frames[:3])
-    print(f"baseline: OpenImageIO reads one frame in {base * 1000:.1f} ms ({1 / base:.1f} fps)")
+    base = min(baseline_read(pattern, f) for f in frames[:3]) if not args.fake else 1.0
+    if not args.fake:
+        print(f"baseline: OpenImageIO reads one frame in {base * 1000:.1f} ms ({1 / base:.1f} fps)")
 
     def step_pass(label):
         probe["max"], probe["last"] = 0.0, time.perf_counter()
@@ -143,7 +155,7 @@ def main(argv=None) -> int:
         step_pass(f"{name}, warm worker cache")
         c.frames.reset(frames, c._view_key())
         drag_pass(f"{name}, drag")
-    if args.view and panel.view.findData(args.view) >= 0:
+    if args.view and not args.fake and panel.view.findData(args.view) >= 0:
         # the same frames through a cheaper view: what the display transform itself costs
         panel.proxy.setCurrentIndex(panel.proxy.findData(1))
         panel.view.setCurrentIndex(panel.view.findData(args.view))

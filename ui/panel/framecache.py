@@ -27,8 +27,10 @@ class FrameCache:
         self.prefetch = int(prefetch)
         self._lru: "OrderedDict[Tuple[int, ViewKey], object]" = OrderedDict()
         self._in_flight: Set[Tuple[int, ViewKey]] = set()
+        self._asked_as_wanted: Set[Tuple[int, ViewKey]] = set()  # fetched for the screen, not as a neighbour
         self._frames: List[int] = []
         self._wanted: Optional[int] = None
+        self._wanted_shown = False
         self.view_key: ViewKey = ()
         self.hits = 0
         self.misses = 0
@@ -48,6 +50,7 @@ class FrameCache:
     def forget_in_flight(self) -> None:
         """The worker died: nothing asked for will come back."""
         self._in_flight.clear()
+        self._asked_as_wanted.clear()
 
     def get(self, frame: int):
         item = self._lru.get((frame, self.view_key))
@@ -62,6 +65,7 @@ class FrameCache:
         """The artist wants `frame` shown now."""
         self._wanted = frame
         image = self.get(frame)
+        self._wanted_shown = image is not None
         if image is not None:
             self.hits += 1
             self._on_frame(frame, image)
@@ -81,7 +85,7 @@ class FrameCache:
             for j in (i + d, i - d):  # forward first: artists scrub forwards more
                 if 0 <= j < len(self._frames):
                     order.append(self._frames[j])
-        return order
+        return order[:max(1, self.capacity)]  # never prefetch what the cache would evict again
 
     def _pump(self) -> None:
         for frame in self._queue():
@@ -91,17 +95,26 @@ class FrameCache:
             if key in self._lru or key in self._in_flight:
                 continue
             self._in_flight.add(key)
+            if frame == self._wanted:
+                self._asked_as_wanted.add(key)
             self._fetch(frame, self.view_key, self._done)
 
     def _done(self, frame: int, view_key: ViewKey, image) -> None:
         """Called on the UI thread when a fetch finished (image None on failure)."""
         self._in_flight.discard((frame, view_key))
+        was_wanted = (frame, view_key) in self._asked_as_wanted
+        self._asked_as_wanted.discard((frame, view_key))
         if image is not None:
             self._lru[(frame, view_key)] = image
             self._lru.move_to_end((frame, view_key))
             while len(self._lru) > self.capacity:
                 self._lru.popitem(last=False)
-            if frame == self._wanted and view_key == self.view_key:
+            # While the slider is dragged the frame asked for may no longer be the wanted one; showing it
+            # anyway keeps the picture moving (as a compositor's viewer does) until the wanted one arrives.
+            if view_key == self.view_key and frame == self._wanted:
+                self._wanted_shown = True
+                self._on_frame(frame, image)
+            elif view_key == self.view_key and was_wanted and not self._wanted_shown:
                 self._on_frame(frame, image)
         self._pump()
 
