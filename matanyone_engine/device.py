@@ -91,11 +91,27 @@ def check_precision(precision: str) -> str:
 
 
 def autocast(device: torch.device, precision: str):
-    """Context manager: autocast for bf16/fp16, nothing for fp32."""
+    """Context manager: autocast for bf16/fp16; for fp32 on CUDA, TF32 convolutions off (cuDNN
+    uses TF32 by default on Ampere and later, which is not fp32 and not what the fixtures hold)."""
     dtype = PRECISIONS[check_precision(precision)]
     if dtype is None:
+        if device.type == "cuda":
+            return _no_tf32()
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@contextlib.contextmanager
+def _no_tf32():
+    matmul = torch.backends.cuda.matmul.allow_tf32
+    try:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        cudnn = torch.backends.cudnn
+        with cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark, deterministic=cudnn.deterministic,
+                         allow_tf32=False):
+            yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = matmul
 
 
 def fp32_island(x: torch.Tensor):

@@ -33,11 +33,11 @@ class Bottleneck(nn.Module):
             self.downsample = nn.Sequential(nn.Conv2d(inplanes, out, 1, stride=stride, bias=False), nn.BatchNorm2d(out))
 
     def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = F.relu(self.bn2(self.conv2(y)))
+        y = F.relu_(self.bn1(self.conv1(x)))
+        y = F.relu_(self.bn2(self.conv2(y)))
         y = self.bn3(self.conv3(y))
-        r = x if self.downsample is None else self.downsample(x)
-        return F.relu(y + r)
+        y += x if self.downsample is None else self.downsample(x)
+        return F.relu_(y)
 
 
 class BasicBlock(nn.Module):
@@ -54,10 +54,10 @@ class BasicBlock(nn.Module):
             self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes))
 
     def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu_(self.bn1(self.conv1(x)))
         y = self.bn2(self.conv2(y))
-        r = x if self.downsample is None else self.downsample(x)
-        return F.relu(y + r)
+        y += x if self.downsample is None else self.downsample(x)
+        return F.relu_(y)
 
 
 def _layer(block, inplanes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
@@ -79,7 +79,7 @@ class PixelEncoder(nn.Module):
         self.layer3 = _layer(Bottleneck, 512, 256, 6, 2)
 
     def forward(self, image):
-        f2 = F.relu(self.bn1(self.conv1(image)))
+        f2 = F.relu_(self.bn1(self.conv1(image)))
         f4 = self.res2(F.max_pool2d(f2, 3, 2, 1))
         f8 = self.layer2(f4)
         f16 = self.layer3(f8)
@@ -99,11 +99,11 @@ class CAResBlock(nn.Module):
         self.conv = nn.Conv1d(1, 1, k, padding=(k - 1) // 2, bias=False)
 
     def forward(self, x):
-        y = self.conv2(F.relu(self.conv1(F.relu(x))))
+        y = self.conv2(F.relu_(self.conv1(F.relu(x))))
         b, c = y.shape[:2]
         w = F.adaptive_avg_pool2d(y, 1).view(b, 1, c)
         w = self.conv(w).transpose(-1, -2).unsqueeze(-1).sigmoid()
-        return y * w + x
+        return y.mul_(w).add_(x)  # in place: the same values as y * w + x, one buffer
 
 
 class GroupResBlock(nn.Module):
@@ -116,8 +116,9 @@ class GroupResBlock(nn.Module):
         self.conv2 = nn.Conv2d(out_dim, out_dim, 3, padding=1)
 
     def forward(self, g):
-        out = self.conv2(F.relu(self.conv1(F.relu(g))))
-        return out + (g if self.downsample is None else self.downsample(g))
+        out = self.conv2(F.relu_(self.conv1(F.relu(g))))
+        out += g if self.downsample is None else self.downsample(g)
+        return out
 
 
 class Distributor(nn.Module):

@@ -320,7 +320,6 @@ class MatAnyoneNet(nn.Module):
         ot = self.object_transformer
         h, w = pixel.shape[-2:]
         obj_values = summaries[..., :-1] / (summaries[..., -1:] + 1e-4)
-        obj_values = obj_values.to(pixel.dtype) if not torch.is_autocast_enabled() else obj_values
         query = ot.query_init.weight.unsqueeze(0) + ot.summary_to_query_init(obj_values)
         query_pe = ot.query_emb.weight.unsqueeze(0) + ot.summary_to_query_emb(obj_values)
         pixel_init = ot.pixel_init_proj(pixel)
