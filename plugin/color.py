@@ -8,7 +8,14 @@ else `$OCIO`, else the settings file's `ocio_config`, else OCIO's built-in studi
 "What the network sees" (DESIGN): plate colourspace -> the config's default display and view
 (or a chosen one) -> clamp to [0, 1]. Display-referred plates (sRGB/Rec.709 video encodings,
 PNG/JPEG, ProRes) pass through unchanged. Processors are cached; pixels go through OCIO's CPU
-processor on the whole float32 buffer at once.
+processor on the whole float32 buffer at once. The network's image is always the exact processor.
+
+The viewer's image (`display_frame`) goes through a baked display transform by default: for each
+(config, colourspace, display, view) a 65^3 3D LUT is made once by evaluating the exact OCIO
+processor on a grid, behind a shaper suited to the input (scene-linear: log2 over 2^-12..2^12
+times mid-grey; log and other encodings: a straight map of their range), and applied with OCIO's
+tetrahedral 3D-LUT code. Exposure (before the view, in scene-linear) and gamma (after) stay
+exact, outside the LUT. `display_frame(..., exact=True)` gives the exact processor's image.
 """
 from __future__ import annotations
 
@@ -356,13 +363,16 @@ def display_processor(colourspace: str, *, display: Optional[str] = None, view: 
 
 
 def to_network_input(frame: np.ndarray, colourspace: str, *, config: Optional[str] = None,
-                     display: Optional[str] = None, view: Optional[str] = None) -> np.ndarray:
+                     display: Optional[str] = None, view: Optional[str] = None,
+                     fast: bool = False) -> np.ndarray:
     """The image the network sees.
 
     Args:
         frame: float32 HxWx3 plate pixels in `colourspace`.
         colourspace: the plate's colourspace (name, alias or role of the config).
         display, view: the OCIO display/view (default: the config's default).
+        fast: opt-in baked 3D LUT instead of the exact processor (see `display_frame`); the
+            pipeline keeps the default, exact.
     Returns:
         float32 HxWx3 in [0, 1]: display-referred plates unchanged (clamped) whatever the
         display/view, others through the display/view transform, then clamped.
@@ -371,6 +381,8 @@ def to_network_input(frame: np.ndarray, colourspace: str, *, config: Optional[st
         if display is not None or view is not None:
             display_processor(colourspace, display=display, view=view, config=config)  # still checked
         out = np.array(frame, dtype=np.float32, order="C", copy=True)
+    elif fast:
+        out = _baked_display(frame, colourspace, display, view, 0.0, config)
     else:
         out = _apply(display_processor(colourspace, display=display, view=view, config=config), frame)
     np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
@@ -380,8 +392,13 @@ def to_network_input(frame: np.ndarray, colourspace: str, *, config: Optional[st
 
 def display_frame(frame: np.ndarray, colourspace: str, display: Optional[str] = None,
                   view: Optional[str] = None, exposure: float = 0.0, gamma: float = 1.0,
-                  config: Optional[str] = None) -> Tuple[np.ndarray, Dict[str, List[str]]]:
+                  config: Optional[str] = None, *, exact: bool = False
+                  ) -> Tuple[np.ndarray, Dict[str, List[str]]]:
     """The viewer's image: plate -> display/view with exposure (stops) and gamma, clamped.
+
+    By default through the baked 3D LUT of the display/view (fast enough to scrub 1080p;
+    within about 1/255 of the exact processor for ordinary pixels, see docs/plates.md);
+    `exact=True` uses OCIO's exact processor (slow for views such as ACES 2.0).
 
     Returns:
         (float32 HxWx3 in [0, 1], {display: [views]} of the config).
@@ -396,9 +413,151 @@ def display_frame(frame: np.ndarray, colourspace: str, display: Optional[str] = 
         if gamma != 1.0:
             np.clip(out, 0.0, None, out=out)
             np.power(out, np.float32(1.0 / gamma), out=out)
-    else:
+    elif exact:
         out = _apply(display_processor(colourspace, display=display, view=view, exposure=exposure,
                                        gamma=gamma, config=config), frame)
+    else:
+        out = _baked_display(frame, colourspace, display, view, float(exposure), config)
+        if gamma != 1.0:
+            np.clip(out, 0.0, None, out=out)
+            np.power(out, np.float32(1.0 / gamma), out=out)
     np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
     np.clip(out, 0.0, 1.0, out=out)
     return out, displays_and_views(config)
+
+
+# --------------------------------------------------------------------------- baked display LUT
+
+LUT_SIZE = 65
+# Scene-linear shaper: log2 of x / MID_GREY + 2^LOG_MIN, i.e. LOG_MIN..LOG_MAX stops around
+# mid-grey, with a smooth toe down to 0 (values below 0 take the LUT's first grid plane).
+MID_GREY = 0.18
+LOG_MIN, LOG_MAX = -12.0, 12.0
+
+
+class BakedDisplay:
+    """One baked display/view: the OCIO CPU processor of [shaper, 3D LUT] and how it was made.
+
+    kind: 'scene-linear' (log2 shaper) or 'range' (straight map of [low, high] onto the LUT).
+    """
+
+    def __init__(self, cpu, kind: str, low: float, high: float, size: int, bake_s: float):
+        self.cpu, self.kind, self.low, self.high, self.size, self.bake_s = cpu, kind, low, high, size, bake_s
+
+    def __repr__(self):
+        return (f"BakedDisplay({self.kind}, [{self.low:g}, {self.high:g}], {self.size}^3, "
+                f"baked in {self.bake_s * 1000:.0f} ms)")
+
+
+def _is_scene_linear(cfg, src: str) -> bool:
+    cs = cfg.getColorSpace(src)
+    encoding = cs.getEncoding()
+    if encoding:
+        return encoding == "scene-linear"
+    if cfg.getColorSpace("scene_linear") is None:
+        return False
+    # No encoding declared: linear when OCIO maps it to scene_linear by a matrix (f(2x) = 2 f(x)).
+    try:
+        cpu = cfg.getProcessor(src, "scene_linear").getDefaultCPUProcessor()
+    except Exception:  # noqa: BLE001 - OCIO's own exception type
+        return False
+    probe = np.array([[0.01, 0.02, 0.04], [0.18, 0.3, 0.5], [1.0, 2.0, 4.0]], np.float32)
+    a, b = probe.copy(), probe * np.float32(2.0)
+    cpu.applyRGB(a)
+    cpu.applyRGB(b)
+    return bool(np.allclose(b, 2.0 * a, rtol=1e-4, atol=1e-7))
+
+
+def _encoded_range(cfg, src: str) -> Tuple[float, float]:
+    """The values a non-linear colourspace takes for scene values 0..2^LOG_MAX x mid-grey
+    (e.g. ACEScct ~0.07..1.3), widened to include [0, 1]."""
+    low, high = 0.0, 1.0
+    if cfg.getColorSpace("scene_linear") is not None:
+        try:
+            cpu = cfg.getProcessor("scene_linear", src).getDefaultCPUProcessor()
+            ends = np.array([[0.0] * 3, [MID_GREY * 2.0 ** LOG_MAX] * 3], np.float32)
+            cpu.applyRGB(ends)
+            if np.all(np.isfinite(ends)):
+                low, high = min(low, float(ends.min())), max(high, float(ends.max()))
+        except Exception:  # noqa: BLE001 - no conversion: keep [0, 1]
+            pass
+    return low, high
+
+
+@functools.lru_cache(maxsize=16)
+def _bake(config_path: str, mtime: float, origin: str, src: str, display: str, view: str,
+          size: int = LUT_SIZE) -> BakedDisplay:
+    import time
+
+    import PyOpenColorIO as ocio
+    start = time.perf_counter()
+    cfg = _load_config(config_path, mtime, origin)
+    exact = _cpu_processor(config_path, mtime, origin, src, display, view, 0.0, 1.0)
+    t = np.linspace(0.0, 1.0, size)
+    if _is_scene_linear(cfg, src):
+        kind, low, high = "scene-linear", 0.0, MID_GREY * (2.0 ** LOG_MAX - 2.0 ** LOG_MIN)
+        axis = MID_GREY * (np.exp2(LOG_MIN + t * (LOG_MAX - LOG_MIN)) - 2.0 ** LOG_MIN)
+        shaper = ocio.LogAffineTransform()
+        shaper.setBase(2.0)
+        shaper.setLinSideSlopeValue([1.0 / MID_GREY] * 3)
+        shaper.setLinSideOffsetValue([2.0 ** LOG_MIN] * 3)
+        shaper.setLogSideSlopeValue([1.0 / (LOG_MAX - LOG_MIN)] * 3)
+        shaper.setLogSideOffsetValue([-LOG_MIN / (LOG_MAX - LOG_MIN)] * 3)
+    else:
+        kind = "range"
+        low, high = _encoded_range(cfg, src)
+        axis = low + t * (high - low)
+        scale = 1.0 / (high - low)
+        shaper = ocio.MatrixTransform()
+        shaper.setMatrix([scale, 0, 0, 0, 0, scale, 0, 0, 0, 0, scale, 0, 0, 0, 0, 1])
+        shaper.setOffset([-low * scale] * 3 + [0.0])
+    axis = axis.astype(np.float32)
+    # Grid in OCIO's 3D-LUT order: red slowest, blue fastest.
+    r, g, b = np.meshgrid(axis, axis, axis, indexing="ij")
+    grid = np.stack([r, g, b], axis=-1).reshape(size * size, size, 3)
+    values = _apply(exact, grid)
+    np.nan_to_num(values, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+    lut = ocio.Lut3DTransform(gridSize=size)
+    lut.setData(np.ascontiguousarray(values, dtype=np.float32).reshape(-1))
+    lut.setInterpolation(ocio.INTERP_TETRAHEDRAL)
+    try:
+        cpu = cfg.getProcessor(ocio.GroupTransform([shaper, lut])).getDefaultCPUProcessor()
+    except Exception as err:  # noqa: BLE001 - OCIO's own exception type
+        reason = " ".join(str(err).split())[:200]
+        raise ColorError(f"cannot bake the viewer LUT for {src!r} to display {display!r} view {view!r} "
+                         f"({reason}); use the exact processor") from None
+    return BakedDisplay(cpu, kind, low, high, size, time.perf_counter() - start)
+
+
+def baked_display(colourspace: str, *, display: Optional[str] = None, view: Optional[str] = None,
+                  config: Optional[str] = None) -> BakedDisplay:
+    """The cached baked 3D LUT of colourspace -> display/view (made on first use)."""
+    path, origin = config_source(config)
+    cfg = get_config(config)
+    src = resolve_colourspace(colourspace, config)
+    d, v = default_display_view(config, display)
+    v = view or v
+    _check_display_view(cfg, d, v)
+    return _bake(*_config_key(path), origin, src, d, v)
+
+
+def _baked_display(frame: np.ndarray, colourspace: str, display: Optional[str], view: Optional[str],
+                   exposure: float, config: Optional[str]) -> np.ndarray:
+    """frame -> display/view through the baked LUT, exposure (stops) applied exactly in scene-linear."""
+    baked = baked_display(colourspace, display=display, view=view, config=config)
+    if exposure == 0.0:
+        return _apply(baked.cpu, frame)
+    gain = np.float32(2.0 ** exposure)
+    if baked.kind == "scene-linear":
+        # A gain commutes with the matrix to the scene_linear role: same as exposure there.
+        out = np.array(frame, dtype=np.float32, order="C", copy=True)
+        out *= gain
+        return _apply(baked.cpu, out)
+    cfg = get_config(config)
+    if cfg.getColorSpace("scene_linear") is None:
+        return _apply(display_processor(colourspace, display=display, view=view, exposure=exposure,
+                                        config=config), frame)
+    # Log/other plates: exactly to scene_linear, exposure there, then the scene_linear LUT.
+    linear = convert(frame, colourspace, "scene_linear", config=config)
+    linear *= gain
+    return _baked_display(linear, "scene_linear", display, view, 0.0, config)
