@@ -11,10 +11,10 @@ PNG/JPEG, ProRes) pass through unchanged. Processors are cached; pixels go throu
 processor on the whole float32 buffer at once. The network's image is always the exact processor.
 
 The viewer's image (`display_frame`) goes through a baked display transform by default: for each
-(config, colourspace, display, view) a 65^3 3D LUT is made once by evaluating the exact OCIO
-processor on a grid, behind a shaper suited to the input (scene-linear: log2 over 2^-12..2^12
-times mid-grey; log and other encodings: a straight map of their range), and applied with OCIO's
-tetrahedral 3D-LUT code. Exposure (before the view, in scene-linear) and gamma (after) stay
+(config, colourspace, display, view) a 97^3 3D LUT is made once by evaluating the exact OCIO
+processor on a grid, behind a shaper suited to the input (scene-linear: log2 over 10 stops
+either side of mid-grey, 0.21 stops a grid step, a grid point on 1.0 where simple views clip;
+log and other encodings: a straight map of their range), and applied with OCIO's tetrahedral 3D-LUT code. Exposure (before the view, in scene-linear) and gamma (after) stay
 exact, outside the LUT. `display_frame(..., exact=True)` gives the exact processor's image.
 """
 from __future__ import annotations
@@ -428,11 +428,15 @@ def display_frame(frame: np.ndarray, colourspace: str, display: Optional[str] = 
 
 # --------------------------------------------------------------------------- baked display LUT
 
-LUT_SIZE = 65
-# Scene-linear shaper: log2 of x / MID_GREY + 2^LOG_MIN, i.e. LOG_MIN..LOG_MAX stops around
-# mid-grey, with a smooth toe down to 0 (values below 0 take the LUT's first grid plane).
-MID_GREY = 0.18
-LOG_MIN, LOG_MAX = -12.0, 12.0
+LUT_SIZE = 97
+# Scene-linear shaper: log2(x + 2^LOG_MIN) mapped from LOG_MIN..LOG_MAX onto the LUT, i.e. 10
+# stops either side of mid-grey (0.18 = 2^-2.47) with a smooth toe down to 0. Values below 0 take
+# the LUT's first grid plane, values above 2^LOG_MAX (181) its last: every SDR view has reached
+# its top there. 1.0 falls on a grid point (60 steps above LOG_MIN), where un-tone-mapped views
+# clip: a kink between grid points would cost up to 2/255 there.
+# 97 points: 0.21 stops a step keeps near-neutral pixels within 1/255 of the exact ACES 2.0
+# view; applying the LUT costs about the same at 65 or 97, only the one-off bake grows (~0.5 s).
+LOG_MIN, LOG_MAX = -12.5, 7.5
 
 
 class BakedDisplay:
@@ -469,13 +473,13 @@ def _is_scene_linear(cfg, src: str) -> bool:
 
 
 def _encoded_range(cfg, src: str) -> Tuple[float, float]:
-    """The values a non-linear colourspace takes for scene values 0..2^LOG_MAX x mid-grey
+    """The values a non-linear colourspace takes for scene values 0..2^LOG_MAX
     (e.g. ACEScct ~0.07..1.3), widened to include [0, 1]."""
     low, high = 0.0, 1.0
     if cfg.getColorSpace("scene_linear") is not None:
         try:
             cpu = cfg.getProcessor("scene_linear", src).getDefaultCPUProcessor()
-            ends = np.array([[0.0] * 3, [MID_GREY * 2.0 ** LOG_MAX] * 3], np.float32)
+            ends = np.array([[0.0] * 3, [2.0 ** LOG_MAX] * 3], np.float32)
             cpu.applyRGB(ends)
             if np.all(np.isfinite(ends)):
                 low, high = min(low, float(ends.min())), max(high, float(ends.max()))
@@ -495,11 +499,10 @@ def _bake(config_path: str, mtime: float, origin: str, src: str, display: str, v
     exact = _cpu_processor(config_path, mtime, origin, src, display, view, 0.0, 1.0)
     t = np.linspace(0.0, 1.0, size)
     if _is_scene_linear(cfg, src):
-        kind, low, high = "scene-linear", 0.0, MID_GREY * (2.0 ** LOG_MAX - 2.0 ** LOG_MIN)
-        axis = MID_GREY * (np.exp2(LOG_MIN + t * (LOG_MAX - LOG_MIN)) - 2.0 ** LOG_MIN)
+        kind, low, high = "scene-linear", 0.0, 2.0 ** LOG_MAX - 2.0 ** LOG_MIN
+        axis = np.exp2(LOG_MIN + t * (LOG_MAX - LOG_MIN)) - 2.0 ** LOG_MIN
         shaper = ocio.LogAffineTransform()
         shaper.setBase(2.0)
-        shaper.setLinSideSlopeValue([1.0 / MID_GREY] * 3)
         shaper.setLinSideOffsetValue([2.0 ** LOG_MIN] * 3)
         shaper.setLogSideSlopeValue([1.0 / (LOG_MAX - LOG_MIN)] * 3)
         shaper.setLogSideOffsetValue([-LOG_MIN / (LOG_MAX - LOG_MIN)] * 3)
