@@ -23,6 +23,7 @@ import difflib
 import functools
 import os
 import threading
+import time
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -437,20 +438,30 @@ LUT_SIZE = 97
 # 97 points: 0.21 stops a step keeps near-neutral pixels within 1/255 of the exact ACES 2.0
 # view; applying the LUT costs about the same at 65 or 97, only the one-off bake grows (~0.5 s).
 LOG_MIN, LOG_MAX = -12.5, 7.5
+# The LUT is used only where it is this many times faster than the exact processor (timed on the
+# bake's own grid): a cheap view keeps its exact result (un-clamped views with strong channel
+# cross-talk, e.g. un-tone-mapped sRGB of saturated ACEScg highlights, do not interpolate well).
+LUT_MIN_SPEEDUP = 2.0
 
 
 class BakedDisplay:
-    """One baked display/view: the OCIO CPU processor of [shaper, 3D LUT] and how it was made.
+    """One baked display/view: the CPU processor the viewer uses and how it was made.
 
     kind: 'scene-linear' (log2 shaper) or 'range' (straight map of [low, high] onto the LUT).
+    uses_lut: False when the LUT was not worth it (`speedup`, exact time / LUT time on the grid,
+    under LUT_MIN_SPEEDUP: simple views such as un-tone-mapped sRGB are as fast exact); `cpu`
+    is then the exact processor.
     """
 
-    def __init__(self, cpu, kind: str, low: float, high: float, size: int, bake_s: float):
+    def __init__(self, cpu, kind: str, low: float, high: float, size: int, bake_s: float,
+                 uses_lut: bool = True, speedup: float = 0.0):
         self.cpu, self.kind, self.low, self.high, self.size, self.bake_s = cpu, kind, low, high, size, bake_s
+        self.uses_lut, self.speedup = uses_lut, speedup
 
     def __repr__(self):
         return (f"BakedDisplay({self.kind}, [{self.low:g}, {self.high:g}], {self.size}^3, "
-                f"baked in {self.bake_s * 1000:.0f} ms)")
+                f"baked in {self.bake_s * 1000:.0f} ms, {self.speedup:.1f}x faster than exact, "
+                f"{'LUT' if self.uses_lut else 'exact'} in use)")
 
 
 def _is_scene_linear(cfg, src: str) -> bool:
@@ -488,11 +499,20 @@ def _encoded_range(cfg, src: str) -> Tuple[float, float]:
     return low, high
 
 
+def _time_on(cpu, sample: np.ndarray) -> float:
+    """Best of three single-thread runs (seconds)."""
+    best = float("inf")
+    for _ in range(3):
+        buf = sample.copy()
+        start = time.perf_counter()
+        cpu.applyRGB(buf)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 @functools.lru_cache(maxsize=16)
 def _bake(config_path: str, mtime: float, origin: str, src: str, display: str, view: str,
           size: int = LUT_SIZE) -> BakedDisplay:
-    import time
-
     import PyOpenColorIO as ocio
     start = time.perf_counter()
     cfg = _load_config(config_path, mtime, origin)
@@ -529,7 +549,10 @@ def _bake(config_path: str, mtime: float, origin: str, src: str, display: str, v
         reason = " ".join(str(err).split())[:200]
         raise ColorError(f"cannot bake the viewer LUT for {src!r} to display {display!r} view {view!r} "
                          f"({reason}); use the exact processor") from None
-    return BakedDisplay(cpu, kind, low, high, size, time.perf_counter() - start)
+    speedup = _time_on(exact, grid[:size * 8]) / max(_time_on(cpu, grid[:size * 8]), 1e-9)
+    uses_lut = speedup >= LUT_MIN_SPEEDUP
+    return BakedDisplay(cpu if uses_lut else exact, kind, low, high, size, time.perf_counter() - start,
+                        uses_lut, speedup)
 
 
 def baked_display(colourspace: str, *, display: Optional[str] = None, view: Optional[str] = None,

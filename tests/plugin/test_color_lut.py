@@ -14,6 +14,15 @@ STUDIO = "ocio://studio-config-latest"
 CODE = 1.0 / 255.0
 
 
+@pytest.fixture
+def force_lut(monkeypatch):
+    """The LUT even where the exact processor is as fast (cheap views), to test the LUT itself."""
+    monkeypatch.setattr(color, "LUT_MIN_SPEEDUP", 0.0)
+    color._bake.cache_clear()
+    yield
+    color._bake.cache_clear()
+
+
 def _exact(frame, colourspace, **kw):
     return color.display_frame(frame, colourspace, exact=True, **kw)[0]
 
@@ -69,7 +78,7 @@ def test_saturated_colours_keep_their_channels():
 
 @pytest.mark.parametrize("colourspace, display, view", [
     ("ACEScct", None, None), ("ARRI LogC4", None, None), ("ACEScct", "sRGB - Display", "Un-tone-mapped")])
-def test_log_plates_use_a_range_shaper(colourspace, display, view):
+def test_log_plates_use_a_range_shaper(colourspace, display, view, force_lut):
     baked = color.baked_display(colourspace, display=display, view=view)
     assert baked.kind == "range" and baked.low <= 0.0 and baked.high >= 1.0
     encoded = color.convert(_grey_ramp(), "ACEScg", colourspace)
@@ -94,7 +103,7 @@ def test_exposure_and_gamma_are_exact_outside_the_lut(colourspace, exposure, gam
     assert not np.allclose(fast, _fast(frame, colourspace), atol=0.02)   # the controls really act
 
 
-def test_hand_known_value_on_another_view():
+def test_hand_known_value_on_another_view(force_lut):
     grey = np.full((1, 1, 3), 0.18, np.float32)
     got = _fast(grey, "lin_rec709", display="sRGB - Display", view="Un-tone-mapped")
     assert got[0, 0, 0] == pytest.approx(1.055 * 0.18 ** (1 / 2.4) - 0.055, abs=0.5 * CODE)
@@ -119,7 +128,7 @@ def test_exact_flag_is_ocio_itself():
     np.testing.assert_array_equal(_exact(frame, "ACEScg", exposure=1.0, gamma=2.0), np.clip(want, 0.0, 1.0))
 
 
-def test_bake_is_cached_per_view_and_input_untouched():
+def test_bake_is_cached_per_view_and_input_untouched(force_lut):
     a = color.baked_display("ACEScg")
     assert color.baked_display("lin_ap1") is a                     # alias: same bake
     b = color.baked_display("ACEScg", display="sRGB - Display", view="Un-tone-mapped")
@@ -174,7 +183,7 @@ def _config_without_encodings(path):
     return str(path)
 
 
-def test_config_without_encodings(tmp_path):
+def test_config_without_encodings(tmp_path, force_lut):
     config = _config_without_encodings(tmp_path / "plain.ocio")
     assert color.baked_display("lin_wide", config=config).kind == "scene-linear"
     log = color.baked_display("log", config=config)
@@ -193,6 +202,22 @@ def test_config_without_encodings(tmp_path):
     frame = color.convert(ramp, "lin", "log", config=config)
     err = np.abs(_fast(frame, "log", exposure=1.0, **view) - _exact(frame, "log", exposure=1.0, **view))
     assert err.max() < CODE   # exposure on a log plate: exactly to scene_linear, then the linear LUT
+
+
+def test_cheap_views_stay_exact_and_aces2_uses_the_lut():
+    color._bake.cache_clear()
+    cheap = color.baked_display("ACEScg", display="sRGB - Display", view="Un-tone-mapped")
+    assert not cheap.uses_lut and cheap.cpu is color.display_processor(
+        "ACEScg", display="sRGB - Display", view="Un-tone-mapped")
+    # Saturated highlights of an un-clamped view: a LUT would be far off; exact is what is shown.
+    frame = _scene_frame((60, 80, 3), 0.4, seed=8)
+    kw = {"display": "sRGB - Display", "view": "Un-tone-mapped"}
+    np.testing.assert_array_equal(_fast(frame, "ACEScg", **kw), _exact(frame, "ACEScg", **kw))
+    aces = color.baked_display("ACEScg")
+    assert aces.uses_lut and aces.speedup > LUT_MIN_FOR_ACES2, aces
+
+
+LUT_MIN_FOR_ACES2 = 3.0
 
 
 def test_lut_is_much_faster_than_the_exact_aces2_view():
