@@ -21,6 +21,7 @@ name) did not change and whose frames are all on disk is kept; only the others r
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import logging
@@ -47,7 +48,8 @@ RUN_RECORD_VERSION = 1
 # end of each pass and on cancel). Saving waits for the writer to catch up, so it is
 # not done every frame by default. MATANYONE_PLUGIN_CHECKPOINT_FRAMES=N saves every N.
 CHECKPOINT_SECONDS = 10.0
-READ_AHEAD = 3
+READ_AHEAD = 3      # decoded frames waiting for the engine (at least readers + 1)
+READERS_MAX = 4     # reader threads at most (default: CPU cores - 1)
 WRITE_BEHIND = 4
 
 
@@ -621,6 +623,7 @@ class _Runner:
         env_every = os.environ.get("MATANYONE_PLUGIN_CHECKPOINT_FRAMES", "").strip()
         self.every_frames = int(env_every) if env_every.isdigit() and int(env_every) > 0 else None
         self._progress_lock = threading.Lock()
+        self._decode_lock = threading.Lock()
         self._steps = 0
         self._t_steps = None
 
@@ -720,14 +723,11 @@ class _Runner:
         self._since_save = 0
         self._writer_error = None
         stop = threading.Event()
-        read_q: "queue.Queue" = queue.Queue(maxsize=READ_AHEAD)
         write_q: "queue.Queue" = queue.Queue(maxsize=WRITE_BEHIND)
-        todo = p.schedule[start_pos + 1:]
-        reader = threading.Thread(target=self._read, args=(p, todo, read_q, stop), daemon=True,
-                                  name="matanyone-reader")
+        todo = [f for f in p.schedule[start_pos + 1:] if f in p.stepped]
+        reader = _OrderedReader(self._load_frame, todo, _reader_threads())
         writer = threading.Thread(target=self._write, args=(p, write_q, stop), daemon=True,
                                   name="matanyone-writer")
-        reader.start()
         writer.start()
         pos = start_pos
         self._t_steps = time.monotonic()
@@ -742,8 +742,7 @@ class _Runner:
                     break
                 alphas = None
                 if frame in p.stepped:
-                    item = self._get(read_q, writer)
-                    got, image, masks = item
+                    got, image, masks = reader.next()
                     assert got == frame, (got, frame)
                     if masks:
                         session.add_mask(masks)
@@ -771,23 +770,11 @@ class _Runner:
                 self._save_checkpoint(index, pos, session, write_q)
         finally:
             stop.set()
-            _drain(read_q)
+            reader.close()
             write_q.put(None)
             writer.join()
-            reader.join(timeout=30)
         self._raise_writer_error()
         return status
-
-    def _get(self, read_q, writer):
-        while True:
-            try:
-                item = read_q.get(timeout=0.5)
-                break
-            except queue.Empty:
-                self._raise_writer_error()
-        if isinstance(item, BaseException):
-            raise item
-        return item
 
     def _put(self, write_q, item, writer):
         while True:
@@ -804,45 +791,32 @@ class _Runner:
             self._writer_error = None
             raise err
 
-    # -- reader thread --------------------------------------------------------------
-    def _read(self, p: _Pass, todo: List[int], read_q, stop) -> None:
+    # -- reader threads -------------------------------------------------------------
+    def _load_frame(self, frame: int):
+        """Decode, colour-convert (and resize) one frame and load its keyframe masks (reader pool)."""
         from plugin import color, masks
         shot = self.shot
-        try:
-            for frame in todo:
-                if stop.is_set():
-                    return
-                if frame not in p.stepped:
-                    continue
+        if getattr(self.plate, "is_movie", False):
+            with self._decode_lock:  # one movie decoder; sequences open a file per read
                 image = self.plate.read(frame)
-                image = color.to_network_input(image, shot.plate.colourspace, config=shot.plate.ocio_config,
-                                               display=shot.display, view=shot.view)
-                image = np.ascontiguousarray(image, dtype=np.float32)
-                if self.size is not None:
-                    image = _resize_image(image, self.size)
-                fmasks = {}
-                for o in self.objects:
-                    path = o.keyframes.get(frame)
-                    if path is None:
-                        continue
-                    m = masks.load_for_engine(path, self.plate.width, self.plate.height, shot.dilate, shot.erode,
-                                              f" (object {o.name!r}, frame {frame})")
-                    if self.size is not None:
-                        m = _resize_mask(m, self.size)
-                    fmasks[o.id] = m
-                while not stop.is_set():
-                    try:
-                        read_q.put((frame, image, fmasks), timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-        except BaseException as err:  # noqa: BLE001 - handed to the stepping thread
-            while not stop.is_set():
-                try:
-                    read_q.put(err, timeout=0.5)
-                    break
-                except queue.Full:
-                    continue
+        else:
+            image = self.plate.read(frame)
+        image = color.to_network_input(image, shot.plate.colourspace, config=shot.plate.ocio_config,
+                                       display=shot.display, view=shot.view)
+        image = np.ascontiguousarray(image, dtype=np.float32)
+        if self.size is not None:
+            image = _resize_image(image, self.size)
+        fmasks = {}
+        for o in self.objects:
+            path = o.keyframes.get(frame)
+            if path is None:
+                continue
+            m = masks.load_for_engine(path, self.plate.width, self.plate.height, shot.dilate, shot.erode,
+                                      f" (object {o.name!r}, frame {frame})")
+            if self.size is not None:
+                m = _resize_mask(m, self.size)
+            fmasks[o.id] = m
+        return frame, image, fmasks
 
     # -- writer thread --------------------------------------------------------------
     def _write(self, p: _Pass, write_q, stop) -> None:
@@ -919,9 +893,42 @@ class _Runner:
         return np.zeros((h, w), np.float32)
 
 
-def _drain(q) -> None:
-    while True:
-        try:
-            q.get_nowait()
-        except queue.Empty:
-            return
+def _reader_threads() -> int:
+    """Frames decoded and colour-converted in parallel: OCIO's CPU transform of a 1080p frame
+    takes about a second on one core, so one reader would starve a GPU."""
+    env = os.environ.get("MATANYONE_PLUGIN_READERS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(READERS_MAX, (os.cpu_count() or 2) - 1))
+
+
+class _OrderedReader:
+    """Loads frames on a small thread pool, at most `ahead` in flight, handed out in order."""
+
+    def __init__(self, load: Callable[[int], Any], frames: List[int], threads: int):
+        from concurrent.futures import ThreadPoolExecutor
+        self._load = load
+        self._frames = iter(frames)
+        self._ahead = max(READ_AHEAD, threads + 1)
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="matanyone-reader")
+        self._pending: "collections.deque" = collections.deque()
+        self._fill()
+
+    def _fill(self) -> None:
+        while len(self._pending) < self._ahead:
+            frame = next(self._frames, None)
+            if frame is None:
+                return
+            self._pending.append(self._pool.submit(self._load, frame))
+
+    def next(self):
+        future = self._pending.popleft()
+        item = future.result()  # a reader's error (one-line UserError) surfaces here
+        self._fill()
+        return item
+
+    def close(self) -> None:
+        for future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
