@@ -184,6 +184,14 @@ def object_fingerprint(shot: Shot, obj: ShotObject) -> str:
                  "output": shot.output.pattern_for(obj)})
 
 
+def _cpu_threads(device: str) -> Optional[int]:
+    """On a CPU the thread count changes the last bits of the alphas, so resume requires the same."""
+    if not device.startswith("cpu"):
+        return None
+    import torch
+    return torch.get_num_threads()
+
+
 def global_fingerprint(shot: Shot, plate_fp: str, weights_id: str, device: str) -> str:
     e = shot.engine
     config_fp = None
@@ -196,6 +204,7 @@ def global_fingerprint(shot: Shot, plate_fp: str, weights_id: str, device: str) 
                  "display": shot.display, "view": shot.view, "dilate": shot.dilate, "erode": shot.erode,
                  "warmup": e.warmup, "mem_every": e.mem_every, "max_mem_frames": e.max_mem_frames,
                  "top_k": e.top_k, "precision": e.precision, "device": device,
+                 "cpu_threads": _cpu_threads(device),
                  "max_internal_size": e.max_internal_size, "weights": weights_id,
                  "direction": shot.direction, "dtype": shot.output.dtype, "channels": shot.output.channels})
 
