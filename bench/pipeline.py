@@ -129,6 +129,7 @@ def main() -> int:
     ap.add_argument("--rss-frames", help="N1,N2 for the memory test (default 50,1000)")
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=2, help="job runs (engine runs: one more)")
+    ap.add_argument("--threads", type=int, help="torch threads (1 makes timings steadier on a shared machine)")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-rss", action="store_true")
     args = ap.parse_args()
@@ -136,6 +137,9 @@ def main() -> int:
     n = args.frames or (12 if args.quick else 24)
     n1, n2 = map(int, (args.rss_frames or ("50,300" if args.quick else "50,1000")).split(","))
     import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the CLI child process
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpu count {os.cpu_count()}, "
           f"load {os.getloadavg()[0]:.1f}")
     figures = {}
