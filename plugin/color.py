@@ -398,7 +398,7 @@ def display_frame(frame: np.ndarray, colourspace: str, display: Optional[str] = 
     """The viewer's image: plate -> display/view with exposure (stops) and gamma, clamped.
 
     By default through the baked 3D LUT of the display/view (fast enough to scrub 1080p;
-    within about 1/255 of the exact processor for ordinary pixels, see docs/plates.md);
+    within about 1/255 of the exact processor for ordinary pixels, see README.md, "Colour");
     `exact=True` uses OCIO's exact processor (slow for views such as ACES 2.0).
 
     Returns:

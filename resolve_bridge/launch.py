@@ -46,7 +46,7 @@ def import_resolve_module():
         from plugin.errors import UserError
         raise UserError(
             f"DaVinciResolveScript was not found (looked in PYTHONPATH and {modules}): set "
-            "RESOLVE_SCRIPT_API, RESOLVE_SCRIPT_LIB and PYTHONPATH as docs/resolve.md shows.") from None
+            "RESOLVE_SCRIPT_API, RESOLVE_SCRIPT_LIB and PYTHONPATH as the README (DaVinci Resolve) shows.") from None
 
 
 def main(argv: Optional[List[str]] = None, *, show: Optional[Callable] = None,
