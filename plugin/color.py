@@ -354,13 +354,19 @@ def display_processor(colourspace: str, *, display: Optional[str] = None, view: 
                       exposure: float = 0.0, gamma: float = 1.0, config: Optional[str] = None):
     """The cached OCIO CPU processor: colourspace -> display/view (with viewer exposure in
     stops and display gamma)."""
+    key, src, d, v = _display_target(colourspace, display, view, config)
+    return _cpu_processor(*key, src, d, v, float(exposure), float(gamma))
+
+
+def _display_target(colourspace: str, display: Optional[str], view: Optional[str], config: Optional[str]):
+    """(config cache key, source colourspace, display, view), checked: what every display path needs."""
     path, origin = config_source(config)
     cfg = get_config(config)
     src = resolve_colourspace(colourspace, config)
     d, v = default_display_view(config, display)
     v = view or v
     _check_display_view(cfg, d, v)
-    return _cpu_processor(*_config_key(path), origin, src, d, v, float(exposure), float(gamma))
+    return (*_config_key(path), origin), src, d, v
 
 
 def to_network_input(frame: np.ndarray, colourspace: str, *, config: Optional[str] = None,
@@ -558,13 +564,8 @@ def _bake(config_path: str, mtime: float, origin: str, src: str, display: str, v
 def baked_display(colourspace: str, *, display: Optional[str] = None, view: Optional[str] = None,
                   config: Optional[str] = None) -> BakedDisplay:
     """The cached baked 3D LUT of colourspace -> display/view (made on first use)."""
-    path, origin = config_source(config)
-    cfg = get_config(config)
-    src = resolve_colourspace(colourspace, config)
-    d, v = default_display_view(config, display)
-    v = view or v
-    _check_display_view(cfg, d, v)
-    return _bake(*_config_key(path), origin, src, d, v)
+    key, src, d, v = _display_target(colourspace, display, view, config)
+    return _bake(*key, src, d, v)
 
 
 def _baked_display(frame: np.ndarray, colourspace: str, display: Optional[str], view: Optional[str],

@@ -26,14 +26,20 @@ def _oiio():
     return oiio
 
 
-def mask_size(path: str) -> Tuple[int, int]:
-    """(width, height) of a mask file (display window), without reading its pixels."""
+def _open_mask(path: str):
+    """An open OIIO ImageInput of a mask file, or a one-line MaskError naming it."""
     oiio = _oiio()
     if not os.path.isfile(path):
         raise MaskError(f"{path}: mask file not found")
     inp = oiio.ImageInput.open(path)
     if inp is None:
         raise MaskError(f"{path}: cannot read the mask ({_geterror(oiio)})")
+    return inp
+
+
+def mask_size(path: str) -> Tuple[int, int]:
+    """(width, height) of a mask file (display window), without reading its pixels."""
+    inp = _open_mask(path)
     try:
         spec = inp.spec()
         return spec.full_width or spec.width, spec.full_height or spec.height
@@ -47,12 +53,7 @@ def read_mask(path: str) -> np.ndarray:
     Raises:
         MaskError: missing or unreadable file (one line naming it).
     """
-    oiio = _oiio()
-    if not os.path.isfile(path):
-        raise MaskError(f"{path}: mask file not found")
-    inp = oiio.ImageInput.open(path)
-    if inp is None:
-        raise MaskError(f"{path}: cannot read the mask ({_geterror(oiio)})")
+    inp = _open_mask(path)
     try:
         spec = inp.spec()
         fmt = str(spec.format)
