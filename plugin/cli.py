@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 
@@ -47,7 +48,16 @@ def _internal_error_log() -> str:
         return "(could not save the traceback)"
 
 
+def _quiet_openmp_threads() -> None:
+    """torch's OpenMP threads spin while they wait by default; beside the job's reader and
+    writer threads on a small CPU that spinning steals the cores the network needs (measured:
+    the job 1.6x the engine alone with spinning, 1.3x without; same alphas, the wait policy
+    does not touch arithmetic). Set before torch is imported; the user's own setting wins."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def main(argv=None) -> int:
+    _quiet_openmp_threads()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -49,7 +49,7 @@ RUN_RECORD_VERSION = 1
 # not done every frame by default. MATANYONE_PLUGIN_CHECKPOINT_FRAMES=N saves every N.
 CHECKPOINT_SECONDS = 10.0
 READ_AHEAD = 3      # decoded frames waiting for the engine (at least readers + 1)
-READERS_MAX = 4     # reader threads at most (default: CPU cores - 1)
+READERS_MAX = 8     # reader threads at most (default: CPU cores - 1): a GPU needs ~1 core per 10 fps of 1080p OCIO
 WRITE_BEHIND = 4
 
 
