@@ -2,6 +2,9 @@
 
 - `prores4444`: ProRes 4444 with alpha: the plate through the display transform as RGB and
   the matte as the alpha channel (for editorial; 10-bit, so not for compositing: the EXRs are).
+- `matte4444`: ProRes 4444 whose picture and alpha are both the matte (white = solid): a
+  movie matte for hosts that take mattes as clips (DaVinci Resolve's clip mattes read it as
+  luma or alpha alike); 10-bit, so the EXRs stay the compositing master.
 - `h264`: H.264 of the plate with the matte overlaid (outside the matte dimmed and tinted),
   to review in any player.
 
@@ -16,7 +19,8 @@ import numpy as np
 
 from plugin.errors import OutputError
 
-KINDS = {"prores4444": ("prores_ks", "yuva444p10le"), "h264": ("libx264", "yuv420p")}
+KINDS = {"prores4444": ("prores_ks", "yuva444p10le"), "matte4444": ("prores_ks", "yuva444p10le"),
+         "h264": ("libx264", "yuv420p")}
 
 
 def write_preview(shot, path: str, *, kind: str = "h264", obj=None, fps: Optional[float] = None,
@@ -26,7 +30,7 @@ def write_preview(shot, path: str, *, kind: str = "h264", obj=None, fps: Optiona
     Args:
         shot: the `Shot` whose outputs exist.
         path: the .mov (or .mp4 for h264) to write.
-        kind: "h264" or "prores4444".
+        kind: "h264", "prores4444" (plate + alpha) or "matte4444" (the matte as picture and alpha).
         obj: the `ShotObject` (default: the first).
         fps: frame rate (default: the plate's, else 24).
     Returns:
@@ -39,7 +43,7 @@ def write_preview(shot, path: str, *, kind: str = "h264", obj=None, fps: Optiona
     codec, pix_fmt = KINDS[kind]
     obj = obj or shot.objects[0]
     path = os.path.abspath(path)
-    if not path.lower().endswith((".mov", ".mp4")) or (kind == "prores4444" and not path.lower().endswith(".mov")):
+    if not path.lower().endswith((".mov", ".mp4")) or (kind != "h264" and not path.lower().endswith(".mov")):
         raise OutputError(f"preview path {path}: use a .mov file (.mp4 only for h264)")
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
@@ -56,7 +60,7 @@ def write_preview(shot, path: str, *, kind: str = "h264", obj=None, fps: Optiona
                 from fractions import Fraction
                 stream = container.add_stream(codec, rate=Fraction(rate).limit_denominator(1001))
                 stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
-                if kind == "prores4444":
+                if kind != "h264":
                     stream.options = {"profile": "4", "vendor": "apl0"}
                 else:
                     stream.options = {"crf": "18"}
@@ -64,7 +68,9 @@ def write_preview(shot, path: str, *, kind: str = "h264", obj=None, fps: Optiona
                     rgb, _ = color.display_frame(plate.read(f), shot.plate.colourspace,
                                                  config=shot.plate.ocio_config)
                     a = np.clip(alphas.read_alpha(f), 0.0, 1.0)[:, :, None]
-                    if kind == "prores4444":
+                    if kind == "matte4444":
+                        rgb = np.repeat(a, 3, axis=2)
+                    if kind != "h264":
                         pixels = np.concatenate([rgb, a], axis=2)[:h, :w]
                         frame = av.VideoFrame.from_ndarray(_to_uint16(pixels), format="rgba64le")
                     else:

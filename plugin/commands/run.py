@@ -62,8 +62,8 @@ def register(subparsers) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--preview", metavar="MOVIE",
                    help="also write a QuickTime preview per object (path may hold {object}; .mov or .mp4)")
-    p.add_argument("--preview-kind", choices=("h264", "prores4444"), default="h264",
-                   help="h264: plate with the matte overlaid (default); prores4444: plate RGB + matte alpha")
+    p.add_argument("--preview-kind", choices=("h264", "prores4444", "matte4444"), default="h264",
+                   help="h264: plate with the matte overlaid (default); prores4444: plate RGB + matte alpha; matte4444: the matte as picture and alpha (a movie matte, e.g. for Resolve)")
     add_engine_options(p)
     p.set_defaults(func=main, ordered=[])
 

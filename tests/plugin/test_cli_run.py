@@ -203,7 +203,7 @@ def test_mask_cleanup_goes_through_the_engine_closing(tmp_path):
     np.testing.assert_array_equal(alphas(tmp_path, "hero", shot), expected)
 
 
-@pytest.mark.parametrize("kind", ["h264", "prores4444"])
+@pytest.mark.parametrize("kind", ["h264", "prores4444", "matte4444"])
 def test_quicktime_preview(tmp_path, kind):
     import av
     shot_path = make_shot(tmp_path, n=3)
@@ -214,11 +214,14 @@ def test_quicktime_preview(tmp_path, kind):
         stream = c.streams.video[0]
         frames = list(c.decode(video=0))
         assert len(frames) == 3 and (stream.width, stream.height) == (64, 48)
-        if kind == "prores4444":
+        if kind != "h264":
             assert stream.codec_context.name == "prores" and "yuva" in stream.codec_context.pix_fmt
-            alpha = frames[0].to_ndarray(format="rgba64le")[..., 3] / 65535.0
+            rgba = frames[0].to_ndarray(format="rgba64le") / 65535.0
             expected = read_alpha(tmp_path / "out" / f"sh010_hero.{FIRST}.exr")
-            assert np.abs(alpha - expected).mean() < 0.01
+            assert np.abs(rgba[..., 3] - expected).mean() < 0.01
+            # matte4444: the picture is the matte too; prores4444: the picture is the plate
+            picture_is_matte = np.abs(rgba[..., 1] - expected).mean() < 0.01
+            assert picture_is_matte == (kind == "matte4444")
         else:
             assert stream.codec_context.name == "h264"
 
