@@ -8,7 +8,8 @@ calls (checked against `fusionscript-stubs` by the tests).
 from __future__ import annotations
 
 import os
-from typing import Dict, List, Optional, Tuple
+import subprocess
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from resolve_bridge.media import (frame_paths, frame_rate, is_sequence, matte_matches, printf_pattern,
                                   sequence_pattern, source_range, timecode_to_frames)
@@ -20,6 +21,7 @@ except ImportError:  # pragma: no cover - only when a studio copies resolve_brid
     OutputError = PlateError = UserError = ValueError  # type: ignore
 
 MATTE_MODES = ("clip", "timeline", "bin")  # clip matte | timeline matte | media pool clip
+MATTE_FORMATS = ("exr", "prores4444")      # the EXR sequence itself | a ProRes 4444 movie of it
 MATTE_BIN = "MatAnyone"
 _COLOUR_MANAGED = ("davinciYRGBColorManaged", "davinciYRGBColorManagedv2")
 # Resolve input colour space names -> OCIO built-in studio config names.
@@ -69,11 +71,16 @@ class ResolveHost:
 
     name = "resolve"
 
-    def __init__(self, resolve, matte_mode: str = "clip"):
+    def __init__(self, resolve, matte_mode: str = "clip", matte_format: str = "exr",
+                 run_command: Optional[Callable[[Sequence[str]], None]] = None):
         if matte_mode not in MATTE_MODES:
             raise UserError(f"matte mode '{matte_mode}' is not one of {', '.join(MATTE_MODES)}.")
+        if matte_format not in MATTE_FORMATS:
+            raise UserError(f"matte format '{matte_format}' is not one of {', '.join(MATTE_FORMATS)}.")
         self.resolve = resolve
         self.matte_mode = matte_mode
+        self.matte_format = matte_format
+        self._run_command = run_command or _run_worker_command
         self.chosen = None  # the TimelineItem the user picked, when several overlap
 
     # -- where we are
@@ -197,6 +204,8 @@ class ResolveHost:
             if missing:
                 raise OutputError(f"matte frame {missing[0]} is missing: run the shot again before attaching it.")
             outputs[obj] = (pattern, paths)
+        if self.matte_format == "prores4444":
+            outputs = {obj: self._movie_matte(obj, pattern, shot_path) for obj, (pattern, _) in outputs.items()}
         for obj, (pattern, paths) in outputs.items():
             if self.matte_mode == "clip":
                 self._replace_clip_matte(storage, pool, media, pattern, paths, obj, f"MatAnyone {shot} {obj}")
@@ -204,6 +213,19 @@ class ResolveHost:
                 self._replace_timeline_matte(storage, pool, pattern, paths, obj)
             else:
                 self._replace_bin_clip(pool, pattern, plate, obj)
+
+    def _movie_matte(self, obj: str, pattern: str, shot_path: str) -> Tuple[str, List[str]]:
+        """A ProRes 4444 movie of `obj`'s finished EXR matte (picture and alpha = the matte),
+        written beside the EXRs by the product's own interpreter; the EXRs stay the master."""
+        if not shot_path:
+            raise OutputError("A ProRes matte needs the shot file: run the shot from the panel, then attach again.")
+        stem = os.path.basename(pattern).split("#")[0].split("%")[0].rstrip("._") or obj
+        movie = os.path.join(os.path.dirname(pattern), stem + "_matte4444.mov")
+        self._run_command(["-m", "plugin", "run", os.path.abspath(shot_path), "--object", obj,
+                           "--preview", movie, "--preview-kind", "matte4444", "--quiet"])
+        if not os.path.isfile(movie):
+            raise OutputError(f"The ProRes matte {movie} was not written: see the shot's log beside it.")
+        return movie, [movie]
 
     def _replace_clip_matte(self, storage, pool, media, pattern, paths, obj, key) -> None:
         """Swap this shot's matte of `obj` on the clip; the clip's metadata remembers where
@@ -254,3 +276,15 @@ class ResolveHost:
                 if item.GetUniqueId() == unique_id:
                     return item
         raise PlateError("The matted clip is no longer on the current timeline: open that timeline, then attach again.")
+
+
+def _run_worker_command(args: Sequence[str]) -> None:
+    """Run `<worker python> ARGS` (the product's own interpreter: Resolve's Python has no
+    torch, numpy or PyAV); its one-line error becomes ours."""
+    from plugin.client import find_worker_python
+
+    proc = subprocess.run([find_worker_python(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.splitlines() if line.strip()]
+        raise OutputError(lines[-1] if lines else f"the matte movie could not be written (exit {proc.returncode}).")

@@ -19,6 +19,7 @@ FREE_VERSION = (
     "version matte the plate in the MatAnyone standalone app (matanyone-plugin app) and attach the "
     "alpha in the Media Pool with right-click > Add As Matte.")
 ENV_MATTE = "MATANYONE_RESOLVE_MATTE"
+ENV_FORMAT = "MATANYONE_RESOLVE_FORMAT"
 # Where Resolve installs its scripting modules, per OS (RESOLVE_SCRIPT_API wins when set).
 SCRIPT_API = {
     "Darwin": "/Library/Application Support/Blackmagic Design/DaVinci Resolve/Developer/Scripting",
@@ -60,6 +61,8 @@ def main(argv: Optional[List[str]] = None, *, show: Optional[Callable] = None,
     parser.add_argument("--matte", choices=("clip", "timeline", "bin"),
                         default=os.environ.get(ENV_MATTE) or "clip",
                         help="attach the alpha as a clip matte (default), a timeline matte, or a clip in the MatAnyone bin")
+    parser.add_argument("--format", choices=("exr", "prores4444"), default=os.environ.get(ENV_FORMAT) or "exr",
+                        help="attach the alpha EXR sequence (default) or a ProRes 4444 movie of it")
     args = parser.parse_args(argv)
     show, pick, notify = show or _show_panel, pick or _pick_clip, notify or _notify
     from resolve_bridge.host import ResolveHost
@@ -72,7 +75,7 @@ def main(argv: Optional[List[str]] = None, *, show: Optional[Callable] = None,
         from plugin.client import find_worker_python
 
         find_worker_python()
-        host = ResolveHost(resolve, matte_mode=args.matte)
+        host = ResolveHost(resolve, matte_mode=args.matte, matte_format=args.format)
         candidates = host.clips_at_playhead()
         if len(candidates) > 1:
             index = pick([host.describe(track, item) for track, item in candidates])

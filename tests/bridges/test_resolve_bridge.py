@@ -281,6 +281,38 @@ def test_prores_matte_attaches_the_movie(fake_resolve_module, tmp_path):
     assert dvr.fake_calls("AddClipMattesToMediaPool") == [("m1", [str(movie)], None)]
 
 
+def test_prores_format_attaches_a_movie_made_from_the_exrs(fake_resolve_module, tmp_path):
+    dvr = fake_resolve_module
+    media, host = _one_clip(dvr)
+    ran = []
+
+    def run_command(args):  # stands in for the worker interpreter writing the movie
+        ran.append(list(args))
+        Path(args[args.index("--preview") + 1]).write_bytes(b"mov")
+
+    host.matte_format, host._run_command = "prores4444", run_command
+    pattern = _frames(tmp_path, "sh010_hero", 1001, 1003)
+    shot = str(tmp_path / "sh010.json")
+    host.bring_back({"hero": pattern}, host.selected_plate(), shot)
+    movie = str(tmp_path / "sh010_hero_matte4444.mov")
+    assert ran == [["-m", "plugin", "run", shot, "--object", "hero", "--preview", movie,
+                    "--preview-kind", "matte4444", "--quiet"]]
+    assert dvr.fake_calls("AddClipMattesToMediaPool") == [("m1", [movie], None)]
+
+
+def test_prores_format_error_is_the_workers_one_line(fake_resolve_module, tmp_path, monkeypatch):
+    monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", sys.executable)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+    from resolve_bridge.host import ResolveHost, _run_worker_command
+
+    with pytest.raises(Exception) as err:
+        _run_worker_command(["-m", "plugin", "run", str(tmp_path / "missing.json")])
+    assert getattr(err.value, "user_error", False) and "missing.json" in str(err.value)
+    assert "\n" not in str(err.value) and "Traceback" not in str(err.value)
+    with pytest.raises(Exception, match="matte format 'dnxhr'"):
+        ResolveHost(fake_resolve_module.scriptapp("Resolve"), matte_format="dnxhr")
+
+
 # ---- launch ------------------------------------------------------------------------------
 
 def test_free_version_says_one_sentence(fake_resolve_module):
