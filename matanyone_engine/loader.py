@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from . import standin
+from .cpu_fast import use_cpu_layout
 from .device import check_precision, describe, log, pick_device
 from .errors import UnsafeCheckpointError, WeightsError, WeightsLayoutError
 from .network import MatAnyoneNet
@@ -97,7 +98,7 @@ def _mapping_id(sd: Mapping) -> str:
 
 
 @torch.inference_mode()
-def load_network(weights, device="auto", precision: str = "fp32") -> MatAnyoneNet:
+def load_network(weights, device="auto", precision: str = "fp32", cpu_layout: bool = True) -> MatAnyoneNet:
     """The MatAnyone network with its weights, in eval mode, on a device.
 
     Args:
@@ -105,6 +106,8 @@ def load_network(weights, device="auto", precision: str = "fp32") -> MatAnyoneNe
             a state-dict mapping, or "stand-in" / "stand-in:SALT" (deterministic stand-in weights).
         device: "auto" (CUDA, MPS, CPU), a device name or torch.device.
         precision: "fp32" (default, exact), "bf16" or "fp16" (autocast; see device.py).
+        cpu_layout: on CPU, use the fast channels-last layout with BatchNorm folded
+            (cpu_fast.py; same results within rounding). False keeps the checkpoint's layout.
     Returns:
         MatAnyoneNet with `weights_id` ("stand-in:SALT" or "<file name> sha256:<hex>"),
         `device` and `precision` set.
@@ -134,6 +137,8 @@ def load_network(weights, device="auto", precision: str = "fp32") -> MatAnyoneNe
     net.load_state_dict(sd, strict=True)
     net.to(dev)
     net.eval()
+    if cpu_layout and dev.type == "cpu":
+        use_cpu_layout(net)
     net.weights_id = weights_id
     net.precision = precision
     log.info("network: %s on %s, %s", weights_id, describe(dev), precision)

@@ -15,6 +15,51 @@ from torch import nn
 from .device import fp32_island
 
 
+# ---------------------------------------------------------------- fused convolution
+_POINTWISE = getattr(torch.ops.mkldnn, "_convolution_pointwise", None) if torch.backends.mkldnn.is_available() else None
+
+
+def _fused_weights(conv: nn.Conv2d, x: torch.Tensor, bn):
+    """(weight, bias) for one oneDNN call of conv [+ bn] [+ add] [+ relu], or None where the
+    separate ops must run: CPU fp32 on the channels-last layout (cpu_fast.py, which also folds
+    each BatchNorm into its conv), autocast off."""
+    if (_POINTWISE is None or x.device.type != "cpu" or x.dtype != torch.float32 or conv.weight.dim() != 4
+            or not conv.weight.is_contiguous(memory_format=torch.channels_last)
+            or torch.is_autocast_enabled("cpu")):
+        return None
+    if bn is None:
+        return conv.weight, conv.bias
+    folded = getattr(conv, "folded_weight", None)
+    return None if folded is None else (folded, conv.folded_bias)
+
+
+def conv_bn(conv: nn.Conv2d, x: torch.Tensor, bn: nn.Module | None = None, add: torch.Tensor | None = None,
+            relu: bool = False) -> torch.Tensor:
+    """relu(bn(conv(x)) + add), each part optional.
+
+    On the fast CPU layout this is one oneDNN call with the BatchNorm folded into the conv:
+    the add and relu happen on the conv's output before it is written, saving full passes over
+    large maps. Elsewhere it runs the separate ops in the reference order.
+    """
+    weights = _fused_weights(conv, x, bn)
+    if weights is not None:
+        args = (*weights, conv.padding, conv.stride, conv.dilation, conv.groups)
+        if add is None:
+            return _POINTWISE(x, *args, "relu" if relu else "none", [], None)
+        return _POINTWISE.binary(x, add, *args, "add", None, "relu" if relu else None, [], None)
+    y = conv(x)
+    if bn is not None:
+        y = bn(y)
+    if add is not None:
+        y += add
+    return F.relu_(y) if relu else y
+
+
+def _downsample(seq: nn.Sequential | None, x: torch.Tensor) -> torch.Tensor:
+    """A ResNet shortcut: x itself, or its 1x1 conv + BatchNorm."""
+    return x if seq is None else conv_bn(seq[0], x, seq[1])
+
+
 # ---------------------------------------------------------------- ResNet parts
 class Bottleneck(nn.Module):
     """ResNet-50 bottleneck (v1.5: stride on the 3x3)."""
@@ -33,11 +78,10 @@ class Bottleneck(nn.Module):
             self.downsample = nn.Sequential(nn.Conv2d(inplanes, out, 1, stride=stride, bias=False), nn.BatchNorm2d(out))
 
     def forward(self, x):
-        y = F.relu_(self.bn1(self.conv1(x)))
-        y = F.relu_(self.bn2(self.conv2(y)))
-        y = self.bn3(self.conv3(y))
-        y += x if self.downsample is None else self.downsample(x)
-        return F.relu_(y)
+        y = conv_bn(self.conv1, x, self.bn1, relu=True)
+        y = conv_bn(self.conv2, y, self.bn2, relu=True)
+        identity = _downsample(self.downsample, x)
+        return conv_bn(self.conv3, y, self.bn3, add=identity, relu=True)
 
 
 class BasicBlock(nn.Module):
@@ -54,10 +98,9 @@ class BasicBlock(nn.Module):
             self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes))
 
     def forward(self, x):
-        y = F.relu_(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        y += x if self.downsample is None else self.downsample(x)
-        return F.relu_(y)
+        y = conv_bn(self.conv1, x, self.bn1, relu=True)
+        identity = _downsample(self.downsample, x)
+        return conv_bn(self.conv2, y, self.bn2, add=identity, relu=True)
 
 
 def _layer(block, inplanes: int, planes: int, blocks: int, stride: int) -> nn.Sequential:
@@ -79,7 +122,7 @@ class PixelEncoder(nn.Module):
         self.layer3 = _layer(Bottleneck, 512, 256, 6, 2)
 
     def forward(self, image):
-        f2 = F.relu_(self.bn1(self.conv1(image)))
+        f2 = conv_bn(self.conv1, image, self.bn1, relu=True)
         f4 = self.res2(F.max_pool2d(f2, 3, 2, 1))
         f8 = self.layer2(f4)
         f16 = self.layer3(f8)
@@ -99,7 +142,7 @@ class CAResBlock(nn.Module):
         self.conv = nn.Conv1d(1, 1, k, padding=(k - 1) // 2, bias=False)
 
     def forward(self, x):
-        y = self.conv2(F.relu_(self.conv1(F.relu(x))))
+        y = self.conv2(conv_bn(self.conv1, F.relu(x), relu=True))
         b, c = y.shape[:2]
         w = F.adaptive_avg_pool2d(y, 1).view(b, 1, c)
         w = self.conv(w).transpose(-1, -2).unsqueeze(-1).sigmoid()
@@ -116,9 +159,8 @@ class GroupResBlock(nn.Module):
         self.conv2 = nn.Conv2d(out_dim, out_dim, 3, padding=1)
 
     def forward(self, g):
-        out = self.conv2(F.relu_(self.conv1(F.relu(g))))
-        out += g if self.downsample is None else self.downsample(g)
-        return out
+        identity = g if self.downsample is None else self.downsample(g)
+        return conv_bn(self.conv2, conv_bn(self.conv1, F.relu(g), relu=True), add=identity)
 
 
 class Distributor(nn.Module):
@@ -130,7 +172,7 @@ class Distributor(nn.Module):
         self.g_transform = nn.Conv2d(g_dim, out_dim, 1)
 
     def forward(self, x, g):
-        return self.x_transform(x) + self.g_transform(g)
+        return conv_bn(self.g_transform, g, add=self.x_transform(x))  # addition commutes exactly
 
 
 class FeatureFusionBlock(nn.Module):

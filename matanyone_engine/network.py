@@ -14,7 +14,7 @@ from torch import nn
 
 from .device import fp32_island
 from .modules import (BasicBlock, FeatureFusionBlock, PixelEncoder, QueryTransformerBlock, SensoryDeepUpdater,
-                      SensoryUpdaterFullscale, SinePE, _layer)
+                      SensoryUpdaterFullscale, SinePE, _layer, conv_bn)
 
 PIXEL_MEAN = (0.485, 0.456, 0.406)
 PIXEL_STD = (0.229, 0.224, 0.225)
@@ -68,7 +68,7 @@ class MaskEncoder(nn.Module):
 
     def forward(self, image, pix_feat, mask):
         g = torch.cat([image, mask], 1)
-        g = F.relu(F.max_pool2d(self.bn1(self.conv1(g)), 3, 2, 1))
+        g = F.max_pool2d(conv_bn(self.conv1, g, self.bn1, relu=True), 3, 2, 1)  # relu and max commute
         g = self.layer3(self.layer2(self.layer1(g)))
         return self.fuser(pix_feat, g)
 
@@ -80,16 +80,16 @@ class DecoderFeatureProc(nn.Module):
 
 
 class UpsampleBlock(nn.Module):
-    """Bilinear x2 of the coarse map, add the skip, GroupResBlock."""
+    """Bilinear x2 of the coarse map, add the 1x1-projected skip, GroupResBlock."""
 
     def __init__(self, in_dim: int, out_dim: int):
         super().__init__()
         from .modules import GroupResBlock
         self.out_conv = GroupResBlock(in_dim, out_dim)
 
-    def forward(self, g, skip):
+    def forward(self, g, skip_feature, skip_proj: nn.Conv2d):
         g = F.interpolate(g, scale_factor=2.0, mode="bilinear", align_corners=False)
-        return self.out_conv(skip + g)
+        return self.out_conv(conv_bn(skip_proj, skip_feature, add=g))
 
 
 class MaskDecoder(nn.Module):
@@ -160,8 +160,8 @@ class UncertPred(nn.Module):
         self.conv3x3_out = nn.Conv2d(32, 1, 3, padding=1, bias=False)
 
     def forward(self, x):
-        x = F.relu(self.bn1(self.conv1x1_v2(x)))
-        x = F.relu(self.bn2(self.conv3x3(x)))
+        x = conv_bn(self.conv1x1_v2, x, self.bn1, relu=True)
+        x = conv_bn(self.conv3x3, x, self.bn2, relu=True)
         return self.conv3x3_out(x)
 
 
@@ -191,6 +191,7 @@ class MatAnyoneNet(nn.Module):
         self.register_buffer("pixel_std", torch.tensor(PIXEL_STD).view(1, 3, 1, 1), persistent=False)
         self.weights_id = "uninitialised"
         self.precision = "fp32"
+        self.channels_last = False  # set by cpu_fast.use_cpu_layout
         self.eval()
 
     @property
@@ -207,6 +208,8 @@ class MatAnyoneNet(nn.Module):
             ImageFeatures.
         """
         image = (image - self.pixel_mean) / self.pixel_std
+        if self.channels_last:
+            image = image.contiguous(memory_format=torch.channels_last)
         ms = self.pixel_encoder(image)
         pix_feat = self.pix_feat_proj(ms[0])
         key, shrinkage, selection = self.key_proj(ms[0])
@@ -348,11 +351,10 @@ class MatAnyoneNet(nn.Module):
         """
         dec = self.mask_decoder
         t = dec.decoder_feat_proc.transforms
-        f8, f4, f2, f1 = (t[i](feats.ms[i + 1]) for i in range(4))
-        p8 = dec.up_16_8(p16, f8)
-        p4 = dec.up_8_4(p8, f4)
-        p2 = dec.up_4_2(p4, f2)
-        p1 = dec.up_2_1(p2, f1)
+        p8 = dec.up_16_8(p16, feats.ms[1], t[0])
+        p4 = dec.up_8_4(p8, feats.ms[2], t[1])
+        p2 = dec.up_4_2(p4, feats.ms[3], t[2])
+        p1 = dec.up_2_1(p2, feats.ms[4], t[3])
         with fp32_island(p1):
             logits = dec.pred_mat(F.relu(p1.float()))
             if update_sensory:

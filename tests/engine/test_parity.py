@@ -49,12 +49,17 @@ def test_schema_loads_strictly(fixtures):
     assert "pixel_mean" not in sd and "object_transformer.spatial_pe.inv_freq" in sd
 
 
+@pytest.mark.parametrize("cpu_layout", [True, False], ids=["fast-layout", "checkpoint-layout"])
 @pytest.mark.parametrize("name", ["parity_two_objects.npz", "parity_single.npz"])
-def test_fixture_alphas(fixtures, name):
+def test_fixture_alphas(fixtures, name, cpu_layout):
+    """Both CPU layouts (cpu_fast.py's channels-last + folded BatchNorm, and the checkpoint's own)
+    reproduce the official alphas within the bounds."""
     data = np.load(fixtures / name)
     device = os.environ.get("MATANYONE_TEST_DEVICE", "cpu")  # the coordinator's GPU check sets cuda
-    alphas = matte_frames(f"stand-in:{_salt(data)}", data["frames"], data["masks"], warmup=int(data["warmup"]),
-                          device=device)
+    if device != "cpu" and not cpu_layout:
+        pytest.skip("the layout switch applies to the CPU only")
+    net = load_network(f"stand-in:{_salt(data)}", device=device, cpu_layout=cpu_layout)
+    alphas = matte_frames(net, data["frames"], data["masks"], warmup=int(data["warmup"]))
     mean, mx = BOUNDS[name]
     assert_alpha_close(alphas, data["alphas"], mean=mean, max=mx, label=name)
 
