@@ -28,6 +28,7 @@ import logging
 import os
 import queue
 import shutil
+import sys
 import threading
 import time
 import traceback
@@ -735,7 +736,7 @@ class _Runner:
         write_q: "queue.Queue" = queue.Queue(maxsize=WRITE_BEHIND)
         todo = [f for f in p.schedule[start_pos + 1:] if f in p.stepped]
         reader = _OrderedReader(self._load_frame, todo, _reader_threads())
-        writer = threading.Thread(target=self._write, args=(p, write_q, stop), daemon=True,
+        writer = threading.Thread(target=_in_background, args=(self._write, p, write_q, stop), daemon=True,
                                   name="matanyone-writer")
         writer.start()
         pos = start_pos
@@ -811,7 +812,7 @@ class _Runner:
         else:
             image = self.plate.read(frame)
         image = color.to_network_input(image, shot.plate.colourspace, config=shot.plate.ocio_config,
-                                       display=shot.display, view=shot.view)
+                                       display=shot.display, view=shot.view, parallel=False)
         image = np.ascontiguousarray(image, dtype=np.float32)
         if self.size is not None:
             image = _resize_image(image, self.size)
@@ -902,6 +903,33 @@ class _Runner:
         return np.zeros((h, w), np.float32)
 
 
+def _lower_thread_priority() -> None:
+    """Make the calling thread yield to the engine (Linux, this thread alone: the idle
+    scheduling class, or nice 19 where that is refused).
+
+    The engine's OpenMP threads need every core at the same moment: a reader or writer that takes
+    a core in the middle of a parallel op stalls the whole op. At the lowest priority they run in
+    the gaps the engine leaves (and freely while it waits on a GPU or for a frame).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        if os.environ.get("MATANYONE_PLUGIN_READER_NICE") == "1":
+            raise OSError("nice requested")
+        os.sched_setscheduler(tid, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, 19)
+        except (OSError, AttributeError):
+            pass
+
+
+def _in_background(target, *args) -> None:
+    _lower_thread_priority()
+    target(*args)
+
+
 def _reader_threads() -> int:
     """Frames decoded and colour-converted in parallel: OCIO's CPU transform of a 1080p frame
     takes about a second on one core, so one reader would starve a GPU."""
@@ -919,7 +947,8 @@ class _OrderedReader:
         self._load = load
         self._frames = iter(frames)
         self._ahead = max(READ_AHEAD, threads + 1)
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="matanyone-reader")
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="matanyone-reader",
+                                        initializer=_lower_thread_priority)
         self._pending: "collections.deque" = collections.deque()
         self._fill()
 
