@@ -8,7 +8,7 @@ Each measurement runs in its own subprocess so peak RSS is that run's own. Stead
 median per frame after the first two video frames; the warm-up (first frame) is timed apart.
 Timing is never asserted in tests: on a shared machine compare figures from one run only.
 `--baseline` times an official-like loop (NCHW maps, BatchNorm apart, the official loop's extra
-work, default allocator) and the engine in alternating processes and gives the ratio.
+work, torch's default allocator settings) and the engine in alternating processes and gives the ratio.
 """
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _child(args) -> dict:
     import resource
 
+    sys.path.insert(0, ROOT)
+    from matanyone_engine import EngineSettings, Session, load_network  # before torch: see its __init__
+
     import numpy as np
     import torch
-
-    sys.path.insert(0, ROOT)
-    from matanyone_engine import EngineSettings, Session, load_network
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -93,10 +93,13 @@ def _add_official_work(net, session) -> None:
 
 def _run(base_args, **overrides) -> dict:
     cmd = [sys.executable, os.path.abspath(__file__), "--child"]
+    env = dict(os.environ)
+    if overrides.get("official_like"):
+        env["THP_MEM_ALLOC_ENABLE"] = "0"  # torch's default, as the official code runs
     opts = {**base_args, **overrides}
     for key, value in opts.items():
         cmd += [f"--{key.replace('_', '-')}", str(value)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"bench child failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -30,8 +30,10 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-# Both sides run as the product does (plugin/cli.py sets this before torch is imported).
+# Both sides run as the product does (plugin/cli.py sets the first, matanyone_engine the second,
+# before torch is imported).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 WEIGHTS = "stand-in:bench"
 
 

@@ -9,9 +9,16 @@ Nothing of Qt, file formats or hosts is imported here.
 """
 from __future__ import annotations
 
-from .errors import EngineError
-from .loader import load_network
-from .session import EngineSettings, Session
-from .clip import matte_frames
+import os
+
+# Transparent huge pages for torch's large CPU tensors (read by torch when it is first imported,
+# so set before that; a value you set wins). A 1080p step allocates several GiB of short-lived
+# maps; in 4 KiB pages the kernel spent a fifth of the step faulting them in. See cpu_fast.py.
+os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+
+from .errors import EngineError  # noqa: E402 - after the environment setting above
+from .loader import load_network  # noqa: E402
+from .session import EngineSettings, Session  # noqa: E402
+from .clip import matte_frames  # noqa: E402
 
 __all__ = ["load_network", "Session", "EngineSettings", "matte_frames", "EngineError"]

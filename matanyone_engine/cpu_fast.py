@@ -1,5 +1,4 @@
-"""Fast CPU setup: channels-last feature maps, BatchNorm folded into its convolution, and
-large tensors served from the heap.
+"""Fast CPU setup: channels-last feature maps and BatchNorm folded into its convolution.
 
 oneDNN runs convolutions on channels-last (NHWC) maps with its direct NHWC kernels; on
 NCHW maps PyTorch reorders every input, output and weight into a blocked layout on each call,
@@ -7,22 +6,23 @@ which costs about a fifth of a CPU step. Folding each eval-mode BatchNorm into t
 it removes one full pass over the map per BatchNorm.
 
 Both change only the order of fp32 roundings, not the computation: on the parity fixtures the
-alphas stay as close to the official ones as the NCHW path (two objects: mean 1.6e-7, max
-5.9e-5; single: mean 1.8e-6, max 2.2e-4; bounds 1e-6/5e-4 and 1e-5/1e-3). Applied on CPU
-only: CUDA keeps the reference NCHW path whose parity was measured on the GPU.
+alphas stay as close to the official ones as the NCHW path (two objects: mean 1.3e-7, max
+5.9e-5; single: mean 1.8e-6, max 2.3e-4; bounds 1e-6/5e-4 and 1e-5/1e-3). On this layout
+`modules.conv_bn` also runs conv + residual add + ReLU as one oneDNN call (same values).
+Applied on CPU only: CUDA keeps the reference NCHW path whose parity was measured on the GPU.
 
-glibc gives every allocation over 32 MiB its own mmap(), so each step's large maps (a 1080p
-step allocates several GiB) arrive as fresh pages the kernel must fault in and zero: a third
-of the CPU time went to the kernel. `reuse_freed_memory` keeps them in the heap, where the next
-step reuses them; peak memory is unchanged (the same maps are live at the peak).
+Memory: importing `matanyone_engine` before torch turns on torch's transparent-huge-page
+allocation for large tensors (THP_MEM_ALLOC_ENABLE): the maps of a step are faulted in 2 MiB at
+a time instead of 4 KiB (1080p: 6.3 s a step instead of 8.2 s, same peak memory, 3.4 GiB).
+Keeping freed memory in the heap instead (mallopt) was faster still in kernel time but raised
+the peak (1080p 4.6 GiB), so it is not done.
 """
 from __future__ import annotations
 
-import ctypes
-import sys
-
 import torch
 from torch import nn
+
+from .modules import fused_conv_works
 
 CHANNELS_LAST = torch.channels_last
 
@@ -63,29 +63,10 @@ def fold_batchnorms(net: nn.Module) -> int:
 def use_cpu_layout(net: nn.Module) -> None:
     """Switch a loaded, eval-mode network to the fast CPU layout (in place, once). Its state
     dict keeps the checkpoint's keys and values."""
-    reuse_freed_memory()
     if getattr(net, "channels_last", False):
         return
     net.eval()
+    fused_conv_works()  # else conv_bn keeps to the separate ops
     fold_batchnorms(net)
     net.to(memory_format=CHANNELS_LAST)
     net.channels_last = True
-
-
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4  # glibc mallopt parameters
-_reusing = None
-
-
-def reuse_freed_memory() -> bool:
-    """Linux/glibc: serve large allocations from the heap and keep freed memory for reuse
-    (process-wide, once; the engine runs in its own worker process). False where not glibc."""
-    global _reusing
-    if _reusing is None:
-        _reusing = False
-        if sys.platform.startswith("linux"):
-            try:
-                libc = ctypes.CDLL("libc.so.6")
-                _reusing = bool(libc.mallopt(_M_MMAP_MAX, 0)) and bool(libc.mallopt(_M_TRIM_THRESHOLD, 2 ** 31 - 1))
-            except (OSError, AttributeError):  # musl or another libc: leave the allocator alone
-                _reusing = False
-    return _reusing

@@ -19,6 +19,29 @@ from .device import fp32_island
 _POINTWISE = getattr(torch.ops.mkldnn, "_convolution_pointwise", None) if torch.backends.mkldnn.is_available() else None
 
 
+def fused_conv_works() -> bool:
+    """Whether this build's oneDNN runs the fused call and gives the separate ops' values (checked
+    once on a tiny map; a build or platform where it does not falls back to the separate ops)."""
+    global _POINTWISE
+    if _POINTWISE is None:
+        return False
+    try:
+        with torch.inference_mode():
+            gen = torch.Generator().manual_seed(0)
+            x = torch.rand(1, 4, 6, 6, generator=gen).contiguous(memory_format=torch.channels_last)
+            w = torch.rand(8, 4, 3, 3, generator=gen).contiguous(memory_format=torch.channels_last)
+            b = torch.rand(8, generator=gen)
+            add = torch.rand(1, 8, 6, 6, generator=gen).contiguous(memory_format=torch.channels_last)
+            got = _POINTWISE.binary(x, add, w, b, [1, 1], [1, 1], [1, 1], 1, "add", None, "relu", [], None)
+            expected = torch.relu(F.conv2d(x, w, b, padding=1) + add)
+            ok = bool(torch.allclose(got, expected, rtol=1e-5, atol=1e-6))
+    except Exception:  # noqa: BLE001 - any failure means: do not use it
+        ok = False
+    if not ok:
+        _POINTWISE = None
+    return ok
+
+
 def _fused_weights(conv: nn.Conv2d, x: torch.Tensor, bn):
     """(weight, bias) for one oneDNN call of conv [+ bn] [+ add] [+ relu], or None where the
     separate ops must run: CPU fp32 on the channels-last layout (cpu_fast.py, which also folds

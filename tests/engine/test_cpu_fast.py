@@ -1,5 +1,7 @@
 """The fast CPU setup (cpu_fast.py): channels-last maps, folded BatchNorm, fused oneDNN calls."""
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,12 +9,13 @@ import torch
 from torch import nn
 
 from matanyone_engine import load_network, matte_frames
-from matanyone_engine.cpu_fast import fold_batchnorms, reuse_freed_memory
+from matanyone_engine.cpu_fast import fold_batchnorms
 from matanyone_engine.modules import _fused_weights, conv_bn
 
 from .conftest import tiny_clip
 
 CL = torch.channels_last
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _conv(cin, cout, k, bias=True):
@@ -80,7 +83,36 @@ def test_fast_layout_matches_reference_layout_beyond_the_fixtures():
     assert fast.std() > 0.05  # a real matte, not a constant
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
-def test_reuse_freed_memory_on_glibc():
-    assert reuse_freed_memory() is True
-    assert reuse_freed_memory() is True  # once, idempotent
+def _thp_mode() -> str:
+    try:
+        text = open("/sys/kernel/mm/transparent_hugepage/enabled").read()
+    except OSError:
+        return "none"
+    return text.split("[", 1)[1].split("]", 1)[0] if "[" in text else "none"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or _thp_mode() not in ("always", "madvise"),
+                    reason="transparent huge pages are a Linux feature, off on this machine")
+def test_importing_the_engine_first_gives_large_tensors_huge_pages():
+    """A fresh process that imports matanyone_engine (then torch) backs a large tensor with huge
+    pages; without the engine's setting it does not (on 'madvise' machines)."""
+    import subprocess
+    probe = ("import {first}, torch\n"
+             "t = torch.ones(96 << 18)\n"  # 96 MiB, touched
+             "kb = [int(l.split()[1]) for l in open('/proc/self/smaps_rollup') if l.startswith('AnonHugePages')]\n"
+             "print(kb[0] if kb else 0)\n")
+    env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
+
+    def huge_kb(first):
+        out = subprocess.run([sys.executable, "-c", probe.format(first=first)], env=env, check=True,
+                             capture_output=True, text=True, cwd=str(ROOT))
+        return int(out.stdout.strip())
+
+    assert huge_kb("matanyone_engine") >= 32 * 1024
+    if _thp_mode() == "madvise":
+        assert huge_kb("numpy") < 32 * 1024  # torch alone, default setting: no huge pages asked
+
+
+def test_fused_conv_self_check_passes_here():
+    from matanyone_engine import modules
+    assert modules.fused_conv_works() is True and modules._POINTWISE is not None
