@@ -14,7 +14,7 @@ from torch import nn
 
 from .device import fp32_island
 from .modules import (BasicBlock, FeatureFusionBlock, PixelEncoder, QueryTransformerBlock, SensoryDeepUpdater,
-                      SensoryUpdaterFullscale, SinePE, _layer, conv_bn)
+                      ScratchMaps, SensoryUpdaterFullscale, SinePE, _layer, conv_add_into, conv_bn)
 
 PIXEL_MEAN = (0.485, 0.456, 0.406)
 PIXEL_STD = (0.229, 0.224, 0.225)
@@ -87,7 +87,13 @@ class UpsampleBlock(nn.Module):
         from .modules import GroupResBlock
         self.out_conv = GroupResBlock(in_dim, out_dim)
 
-    def forward(self, g, skip_feature, skip_proj: nn.Conv2d):
+    def forward(self, g, skip_feature, skip_proj: nn.Conv2d, scratch: ScratchMaps | None = None):
+        if scratch is not None and g.device.type == "cpu" and g.is_contiguous(memory_format=torch.channels_last):
+            b, c, h, w = g.shape
+            up = scratch.get(0, (b, c, 2 * h, 2 * w), g)
+            torch.ops.aten.upsample_bilinear2d.out(g, [2 * h, 2 * w], False, 2.0, 2.0, out=up)
+            if conv_add_into(skip_proj, skip_feature, up):  # up = skip_proj(skip) + upsampled g
+                return self.out_conv(up, relu_out=scratch.get(1, up.shape, up))
         g = F.interpolate(g, scale_factor=2.0, mode="bilinear", align_corners=False)
         return self.out_conv(conv_bn(skip_proj, skip_feature, add=g))
 
@@ -104,6 +110,7 @@ class MaskDecoder(nn.Module):
         self.up_2_1 = UpsampleBlock(up[3], up[4])
         self.pred_seg = nn.Conv2d(up[-1], 1, 3, padding=1)
         self.pred_mat = nn.Conv2d(up[-1], 1, 3, padding=1)
+        self.scratch = ScratchMaps()  # reused buffers for the upsample stages (not weights)
 
 
 class PixelFuser(nn.Module):
@@ -351,10 +358,10 @@ class MatAnyoneNet(nn.Module):
         """
         dec = self.mask_decoder
         t = dec.decoder_feat_proc.transforms
-        p8 = dec.up_16_8(p16, feats.ms[1], t[0])
-        p4 = dec.up_8_4(p8, feats.ms[2], t[1])
-        p2 = dec.up_4_2(p4, feats.ms[3], t[2])
-        p1 = dec.up_2_1(p2, feats.ms[4], t[3])
+        p8 = dec.up_16_8(p16, feats.ms[1], t[0], dec.scratch)
+        p4 = dec.up_8_4(p8, feats.ms[2], t[1], dec.scratch)
+        p2 = dec.up_4_2(p4, feats.ms[3], t[2], dec.scratch)
+        p1 = dec.up_2_1(p2, feats.ms[4], t[3], dec.scratch)
         with fp32_island(p1):
             logits = dec.pred_mat(F.relu(p1.float()))
             if update_sensory:
