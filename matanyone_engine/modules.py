@@ -23,7 +23,7 @@ _POINTWISE_INTO = getattr(torch.ops.mkldnn, "_convolution_pointwise_", None) if 
 def fused_conv_works() -> bool:
     """Whether this build's oneDNN runs the fused call and gives the separate ops' values (checked
     once on a tiny map; a build or platform where it does not falls back to the separate ops)."""
-    global _POINTWISE
+    global _POINTWISE, _POINTWISE_INTO
     if _POINTWISE is None:
         return False
     try:
@@ -39,9 +39,7 @@ def fused_conv_works() -> bool:
     except Exception:  # noqa: BLE001 - any failure means: do not use it
         ok = False
     if not ok:
-        _POINTWISE = None
-        global _POINTWISE_INTO
-        _POINTWISE_INTO = None
+        _POINTWISE = _POINTWISE_INTO = None
     return ok
 
 
@@ -81,15 +79,17 @@ def conv_bn(conv: nn.Conv2d, x: torch.Tensor, bn: nn.Module | None = None, add: 
     return F.relu_(y) if relu else y
 
 
-def conv_add_into(conv: nn.Conv2d, x: torch.Tensor, target: torch.Tensor) -> bool:
-    """target += conv(x) in one oneDNN call on the fast CPU layout (the same values as
-    conv(x) + target); False where that path is not available (nothing done)."""
-    weights = _fused_weights(conv, x, None)
-    if weights is None or _POINTWISE_INTO is None or not target.is_contiguous(memory_format=torch.channels_last):
-        return False
-    _POINTWISE_INTO.binary(target, x, *weights, conv.padding, conv.stride, conv.dilation, conv.groups,
-                           "add", None, None, [], None)
-    return True
+def can_add_into(conv: nn.Conv2d, x: torch.Tensor) -> bool:
+    """Whether `conv_add_into(conv, x, target)` can run (the fast CPU layout, in-place call built)."""
+    return _POINTWISE_INTO is not None and _fused_weights(conv, x, None) is not None
+
+
+def conv_add_into(conv: nn.Conv2d, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """target += conv(x) in one oneDNN call, for a channels-last `target` (the same values as
+    conv(x) + target); only where `can_add_into(conv, x)`. Returns target."""
+    _POINTWISE_INTO.binary(target, x, *_fused_weights(conv, x, None), conv.padding, conv.stride, conv.dilation,
+                           conv.groups, "add", None, None, [], None)
+    return target
 
 
 def _downsample(seq: nn.Sequential | None, x: torch.Tensor) -> torch.Tensor:

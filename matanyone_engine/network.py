@@ -14,7 +14,8 @@ from torch import nn
 
 from .device import fp32_island
 from .modules import (BasicBlock, FeatureFusionBlock, PixelEncoder, QueryTransformerBlock, SensoryDeepUpdater,
-                      ScratchMaps, SensoryUpdaterFullscale, SinePE, _layer, conv_add_into, conv_bn)
+                      ScratchMaps, SensoryUpdaterFullscale, SinePE, _layer, can_add_into, conv_add_into,
+                      conv_bn)
 
 PIXEL_MEAN = (0.485, 0.456, 0.406)
 PIXEL_STD = (0.229, 0.224, 0.225)
@@ -88,12 +89,12 @@ class UpsampleBlock(nn.Module):
         self.out_conv = GroupResBlock(in_dim, out_dim)
 
     def forward(self, g, skip_feature, skip_proj: nn.Conv2d, scratch: ScratchMaps | None = None):
-        if scratch is not None and g.device.type == "cpu" and g.is_contiguous(memory_format=torch.channels_last):
+        if scratch is not None and can_add_into(skip_proj, skip_feature):
             b, c, h, w = g.shape
             up = scratch.get(0, (b, c, 2 * h, 2 * w), g)
             torch.ops.aten.upsample_bilinear2d.out(g, [2 * h, 2 * w], False, 2.0, 2.0, out=up)
-            if conv_add_into(skip_proj, skip_feature, up):  # up = skip_proj(skip) + upsampled g
-                return self.out_conv(up, relu_out=scratch.get(1, up.shape, up))
+            x = conv_add_into(skip_proj, skip_feature, up)  # skip_proj(skip) + upsampled g, in up
+            return self.out_conv(x, relu_out=scratch.get(1, x.shape, x))
         g = F.interpolate(g, scale_factor=2.0, mode="bilinear", align_corners=False)
         return self.out_conv(conv_bn(skip_proj, skip_feature, add=g))
 

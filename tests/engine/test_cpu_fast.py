@@ -120,14 +120,16 @@ def test_fused_conv_self_check_passes_here():
 
 @torch.inference_mode()
 def test_conv_add_into_writes_conv_plus_target_in_place():
-    from matanyone_engine.modules import conv_add_into
+    from matanyone_engine.modules import can_add_into, conv_add_into
     conv = _conv(3, 16, 1).to(memory_format=CL)
     x = torch.randn(1, 3, 24, 40).contiguous(memory_format=CL)
     target = torch.randn(1, 16, 24, 40).contiguous(memory_format=CL)
     expected = conv(x) + target
     ptr = target.data_ptr()
-    assert conv_add_into(conv, x, target) is True
+    assert can_add_into(conv, x)
+    assert conv_add_into(conv, x, target) is target
     assert target.data_ptr() == ptr and torch.equal(target, expected)
+    assert not can_add_into(_conv(3, 16, 3), x)  # checkpoint (NCHW) weights: the separate ops run
 
 
 @torch.inference_mode()
