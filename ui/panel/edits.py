@@ -111,20 +111,18 @@ class MaskEditsMixin:
             self.set_frame(edit.frame)
 
     def undo(self) -> Optional[str]:
-        if not self._undo:
-            return None
-        edit = self._undo.pop()
-        self._redo.append(edit)
-        self._apply(edit, forward=False)
-        self._emit("undo", None)
-        return edit.label
+        return self._replay(self._undo, self._redo, forward=False)
 
     def redo(self) -> Optional[str]:
-        if not self._redo:
+        return self._replay(self._redo, self._undo, forward=True)
+
+    def _replay(self, source: list, target: list, forward: bool) -> Optional[str]:
+        """Move the newest edit of `source` to `target` and apply it (undone or redone)."""
+        if not source:
             return None
-        edit = self._redo.pop()
-        self._undo.append(edit)
-        self._apply(edit, forward=True)
+        edit = source.pop()
+        target.append(edit)
+        self._apply(edit, forward=forward)
         self._emit("undo", None)
         return edit.label
 
