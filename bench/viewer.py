@@ -63,7 +63,7 @@ def main(argv=None) -> int:
                     help="a second OCIO view to time at full res (default: Un-tone-mapped)")
     args = ap.parse_args(argv)
 
-    from Qt import QtCore, QtWidgets
+    from ui.qt import QtCore, QtWidgets
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     from ui.panel.widgets import Panel
 

@@ -100,7 +100,7 @@ _WIDGETS = []  # the docked widgets, so menu commands can reach the live panel
 
 def make_widget():
     """Called by Nuke (through registerWidgetAsPanel) to build the pane's widget."""
-    from Qt import QtWidgets
+    from ui.qt import QtWidgets
 
     import ui
     from nuke_bridge.host import NukeHost

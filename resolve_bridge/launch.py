@@ -94,7 +94,7 @@ def main(argv: Optional[List[str]] = None, *, show: Optional[Callable] = None,
 def run_from_menu(root: str, python: str) -> None:
     """The Scripts-menu entry: run here when this Python has Qt, else in the product's Python."""
     try:
-        import Qt  # noqa: F401
+        import ui.qt  # noqa: F401
     except ImportError:
         if not python or python.startswith("@") or not os.path.isfile(python):
             print("MatAnyone: the product's Python was not found: set MATANYONE_PLUGIN_PYTHON or run "
@@ -107,7 +107,7 @@ def run_from_menu(root: str, python: str) -> None:
 
 
 def _app():
-    from Qt import QtWidgets
+    from ui.qt import QtWidgets
 
     return QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
 
@@ -128,11 +128,12 @@ def open_panel_window(host):
 def _show_panel(host) -> int:
     app = _app()
     panel = open_panel_window(host)  # noqa: F841 - kept alive while the event loop runs
-    return app.exec_() if hasattr(app, "exec_") else app.exec()
+    from ui.qt import exec_
+    return exec_(app)
 
 
 def _pick_clip(labels: List[str]) -> Optional[int]:
-    from Qt import QtWidgets
+    from ui.qt import QtWidgets
 
     _app()
     label, ok = QtWidgets.QInputDialog.getItem(
@@ -143,7 +144,7 @@ def _pick_clip(labels: List[str]) -> Optional[int]:
 def _notify(line: str) -> None:
     print(line)
     try:
-        from Qt import QtWidgets
+        from ui.qt import QtWidgets
     except ImportError:
         return
     _app()

@@ -1,4 +1,4 @@
-"""The MatAnyone panel: Qt widgets (through Qt.py) over a worker process.
+"""The MatAnyone panel: Qt widgets (through ui/qt.py) over a worker process.
 
 Hosts open it with `show_panel(parent, host=None)`; importing `ui` loads no Qt, so a
 host's `menu.py` can register the panel without building anything at import.

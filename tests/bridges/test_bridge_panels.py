@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-pytest.importorskip("Qt")
+pytest.importorskip("PySide6")
 widgets = pytest.importorskip("ui.panel.widgets")
 
 

@@ -1,5 +1,5 @@
 """The bridges run in Nuke's/Resolve's own Python: Python 3.9 syntax, standard library
-(plus Qt.py), never torch, numpy, OpenImageIO, OpenColorIO or PyAV, and no Qt at import."""
+(plus PySide, through ui/qt.py), never torch, numpy, OpenImageIO, OpenColorIO or PyAV, and no Qt at import."""
 import ast
 import json
 import subprocess

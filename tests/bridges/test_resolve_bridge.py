@@ -424,7 +424,7 @@ def test_menu_script_without_qt_starts_the_panel_in_the_products_python(fake_res
     import resolve_bridge.launch as launch
 
     started = []
-    monkeypatch.setitem(sys.modules, "Qt", None)  # Resolve's Python has no Qt
+    monkeypatch.setitem(sys.modules, "ui.qt", None)  # Resolve's Python has no Qt
     monkeypatch.setattr(launch.subprocess, "Popen", lambda cmd, cwd, env: started.append((cmd, cwd, env)))
     launch.run_from_menu("/opt/matanyone", sys.executable)
     ((cmd, cwd, env),) = started

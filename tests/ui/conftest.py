@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from Qt import QtCore, QtGui, QtWidgets  # noqa: E402
+from ui.qt import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from tests.ui.fakes import FakeWorkerClient  # noqa: E402
 

@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 
-from Qt import QtCore, QtGui
+from ui.qt import QtCore, QtGui
 
 
 class FakeWorkerError(Exception):

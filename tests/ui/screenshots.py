@@ -16,7 +16,7 @@ STATES = ("empty", "plate", "mask", "running", "finished_checker", "finished_alp
 
 
 def render(outdir: str) -> list:
-    from Qt import QtCore, QtWidgets
+    from ui.qt import QtCore, QtWidgets
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     app.setStyle("Fusion")
     from ui.app.window import MainWindow, dark_palette

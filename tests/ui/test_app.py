@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from Qt import QtCore, QtGui
+from ui.qt import QtCore, QtGui
 
 from tests.ui.conftest import REPO_ROOT, make_panel, open_fake_plate
 from ui.app import platform_check
@@ -136,11 +136,10 @@ def test_open_shot_from_recent(window, qtbot, tmp_path):
 
 
 def test_known_crashing_qt_binding_is_refused(monkeypatch, capsys):
-    import Qt
-
+    from ui import qt
     from ui.app import main
     found = main.qt_binding_problem()
-    if sys.version_info < (3, 12) and Qt.__binding_version__ == "6.12.0":
+    if sys.version_info < (3, 12) and qt.BINDING_VERSION == "6.12.0":
         assert found and "6.11.0" in found  # this interpreter has the bug: the app says so
     else:
         assert found is None

@@ -1,4 +1,4 @@
-"""ui/ runs inside Nuke's/Resolve's Python: standard library + Qt.py only, Python 3.9 syntax,
+"""ui/ runs inside Nuke's/Resolve's Python: standard library + PySide only (through ui/qt.py), Python 3.9 syntax,
 and the controller imports no Qt at all."""
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def test_controller_imports_without_qt_or_heavy_modules():
 
 def test_widgets_and_app_import_with_heavy_modules_blocked():
     proc = _run("import ui.panel.widgets, ui.app.window, ui.app.main, ui.app.platform_check\n"
-                "from Qt import QtWidgets\napp = QtWidgets.QApplication([])\n"
+                "from ui.qt import QtWidgets\napp = QtWidgets.QApplication([])\n"
                 "import ui\npanel = ui.show_panel()\nprint('OK', type(panel).__name__)\n")
     assert proc.returncode == 0, proc.stderr
     assert "OK Panel" in proc.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from Qt import QtCore, QtGui
+from ui.qt import QtCore, QtGui
 
 from tests.ui.conftest import drag, mask_bytes, mouse
 

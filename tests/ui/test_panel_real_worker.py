@@ -7,7 +7,7 @@ import importlib.util
 import os
 
 import pytest
-from Qt import QtCore, QtGui
+from ui.qt import QtCore, QtGui
 
 from tests.ui.conftest import drag, mouse
 from tests.ui.test_panel_run import StallProbe

@@ -7,7 +7,7 @@ import os
 import time
 
 import pytest
-from Qt import QtCore, QtGui
+from ui.qt import QtCore, QtGui
 
 from tests.ui.conftest import drag, make_panel, mask_bytes, open_fake_plate
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from Qt import QtGui
+from ui.qt import QtGui
 
 from tests.ui.conftest import REPO_ROOT
 from tests.ui.screenshots import STATES

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from Qt import QtCore, QtGui, QtWidgets
+from ui.qt import QtCore, QtGui, QtWidgets
 
 from tests.ui.conftest import mouse
 

@@ -14,15 +14,15 @@ def qt_binding_problem() -> Optional[str]:
     """
     if sys.version_info >= (3, 12):
         return None
-    from Qt import QtCore
+    from ui.qt import QtCore
     timer = QtCore.QTimer()
     before = sys.getrefcount(None)
     for _ in range(200):
         timer.setInterval(5)
     if before - sys.getrefcount(None) < 150:
         return None
-    import Qt
-    return (f"{Qt.__binding__} {Qt.__binding_version__} on Python {sys.version.split()[0]} crashes after a few "
+    from ui import qt
+    return (f"{qt.BINDING} {qt.BINDING_VERSION} on Python {sys.version.split()[0]} crashes after a few "
             "minutes (it loses a reference to None on every Qt call): install PySide6-Essentials 6.11.0 "
             "(`pip install PySide6-Essentials==6.11.0`) or use Python 3.12 or later")
 
@@ -38,7 +38,7 @@ def run(path: Optional[str] = None, argv=None) -> int:
     if why:
         print(f"error: {why}", file=sys.stderr)
         return 1
-    from Qt import QtCore, QtWidgets
+    from ui.qt import QtCore, QtWidgets
     bug = qt_binding_problem()
     if bug:
         print(f"error: {bug}", file=sys.stderr)
@@ -53,4 +53,5 @@ def run(path: Optional[str] = None, argv=None) -> int:
     window.show()
     if path:
         QtCore.QTimer.singleShot(0, lambda: window.open_path(path))
-    return int(app.exec_() if hasattr(app, "exec_") else app.exec())
+    from ui.qt import exec_
+    return exec_(app)

@@ -9,7 +9,7 @@ import os
 import re
 from typing import List, Optional
 
-from Qt import QtCore, QtGui, QtWidgets
+from ui.qt import QtCore, QtGui, QtWidgets
 
 from ui.panel.widgets import SHORTCUTS, Panel
 

@@ -1,7 +1,7 @@
 """Errors in the panel: one sentence, details behind a button, dismissable."""
 from __future__ import annotations
 
-from Qt import QtCore, QtWidgets
+from ui.qt import QtCore, QtWidgets
 
 
 class ErrorBar(QtWidgets.QFrame):

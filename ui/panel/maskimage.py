@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Optional, Tuple
 
-from Qt import QtCore, QtGui
+from ui.qt import QtCore, QtGui
 
 GREY = QtGui.QImage.Format_Grayscale8
 Rect = Tuple[int, int, int, int]

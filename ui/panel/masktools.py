@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import List, Optional, Tuple
 
-from Qt import QtCore, QtGui
+from ui.qt import QtCore, QtGui
 
 from ui.panel.maskimage import from_bytes, tight_bytes
 

@@ -1,7 +1,7 @@
 """The objects list: add, rename (double-click), colour, remove, show/hide, keyframes per object."""
 from __future__ import annotations
 
-from Qt import QtCore, QtGui, QtWidgets
+from ui.qt import QtCore, QtGui, QtWidgets
 
 ID_ROLE = QtCore.Qt.UserRole + 1
 KEYS_ROLE = QtCore.Qt.UserRole + 2

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from Qt import QtCore, QtWidgets
+from ui.qt import QtCore, QtWidgets
 
 DIRECTIONS = (("both", "Both ways"), ("forward", "Forward"), ("backward", "Backward"))
 DEVICES = ("auto", "cpu", "cuda", "mps")

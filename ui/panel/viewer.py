@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
 
-from Qt import QtCore, QtGui, QtWidgets
+from ui.qt import QtCore, QtGui, QtWidgets
 
 from ui.panel import maskimage
 from ui.panel.masktools import HoleError, Stroke, fill_hole

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from Qt import QtCore, QtGui, QtWidgets
+from ui.qt import QShortcut, QtCore, QtGui, QtWidgets
 
 from ui.panel.controller import PanelController
 from ui.panel.errorbar import ErrorBar
@@ -273,8 +273,7 @@ class Panel(QtWidgets.QWidget):
         c = self.controller
 
         def key(seq, fn):
-            sc = QtWidgets.QShortcut(QtGui.QKeySequence(seq), self) if hasattr(QtWidgets, "QShortcut") \
-                else QtGui.QShortcut(QtGui.QKeySequence(seq), self)
+            sc = QShortcut(QtGui.QKeySequence(seq), self)
             sc.setContext(QtCore.Qt.WidgetWithChildrenShortcut)
             sc.activated.connect(fn)
             return sc
