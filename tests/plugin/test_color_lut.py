@@ -8,7 +8,7 @@ import numpy as np
 import PyOpenColorIO as ocio
 import pytest
 
-from plugin import color
+from plugin import color, color_lut
 
 STUDIO = "ocio://studio-config-latest"
 CODE = 1.0 / 255.0
@@ -17,10 +17,10 @@ CODE = 1.0 / 255.0
 @pytest.fixture
 def force_lut(monkeypatch):
     """The LUT even where the exact processor is as fast (cheap views), to test the LUT itself."""
-    monkeypatch.setattr(color, "LUT_MIN_SPEEDUP", 0.0)
-    color._bake.cache_clear()
+    monkeypatch.setattr(color_lut, "LUT_MIN_SPEEDUP", 0.0)
+    color_lut._bake.cache_clear()
     yield
-    color._bake.cache_clear()
+    color_lut._bake.cache_clear()
 
 
 def _exact(frame, colourspace, **kw):
@@ -205,7 +205,7 @@ def test_config_without_encodings(tmp_path, force_lut):
 
 
 def test_cheap_views_stay_exact_and_aces2_uses_the_lut():
-    color._bake.cache_clear()
+    color_lut._bake.cache_clear()
     cheap = color.baked_display("ACEScg", display="sRGB - Display", view="Un-tone-mapped")
     assert not cheap.uses_lut and cheap.cpu is color.display_processor(
         "ACEScg", display="sRGB - Display", view="Un-tone-mapped")
