@@ -37,7 +37,8 @@ ENV_WEIGHTS = "MATANYONE_PLUGIN_WEIGHTS"
 ENV_OFFLINE = "MATANYONE_PLUGIN_OFFLINE"
 APP_NAME = "matanyone-plugin"
 REGISTRY_PATH = Path(__file__).with_name("registry.json")
-NETWORK = "matanyone"          # the checkpoint `resolve("auto")` means
+NETWORK = "matanyone"          # the kind of a checkpoint the matting network loads
+DEFAULT_MODEL = "matanyone"    # the checkpoint `resolve("auto")` means when no model is chosen
 STAND_IN = "stand-in"
 
 
@@ -82,6 +83,12 @@ def registry(path=None) -> Dict[str, Checkpoint]:
     return dict(_read_registry(str(path or REGISTRY_PATH)))
 
 
+def models(entries: Optional[Mapping[str, Checkpoint]] = None) -> tuple:
+    """The registry names a shot may choose as its model: every checkpoint of the network's layout."""
+    entries = registry() if entries is None else entries
+    return tuple(name for name, entry in entries.items() if entry.kind == NETWORK)
+
+
 def _entry(name: str, entries: Optional[Mapping[str, Checkpoint]] = None) -> Checkpoint:
     entries = registry() if entries is None else entries
     if name not in entries:
@@ -120,10 +127,17 @@ def locate(name: str, *, weights_dir=None, entries=None, cache: Optional[Path] =
     if studio is not None:
         if studio.is_dir() and (studio / entry.file).is_file():
             return studio / entry.file
-        if studio.is_file() and (studio.name == entry.file or entry.kind == NETWORK):
-            return studio  # a direct file path stands for the MatAnyone checkpoint
+        if studio.is_file() and (studio.name == entry.file or _stands_for_default(studio, entry, entries)):
+            return studio
     cached = (cache or cache_dir()) / entry.file
     return cached if cached.is_file() else None
+
+
+def _stands_for_default(studio: Path, entry: Checkpoint, entries) -> bool:
+    """A direct file path named like no registry file stands for the default model's checkpoint
+    (studios rename it); one named `matanyone2.pth` stands for MatAnyone2 only."""
+    entries = registry() if entries is None else entries
+    return entry.name == DEFAULT_MODEL and studio.name not in {e.file for e in entries.values()}
 
 
 def missing_message(entry: Checkpoint, *, weights_dir=None, cache: Optional[Path] = None, offline=False) -> str:
@@ -141,13 +155,15 @@ def missing_message(entry: Checkpoint, *, weights_dir=None, cache: Optional[Path
     return f"{head}: download it from {entry.url} on a machine with network and copy it into {places}{tail}"
 
 
-def resolve(spec: str, *, weights_dir=None) -> str:
+def resolve(spec: str, *, weights_dir=None, model: str = DEFAULT_MODEL) -> str:
     """The checkpoint a `weights` setting means, for `load_network`.
 
     Args:
-        spec: "auto" (the MatAnyone checkpoint from the studio folder or cache), a registry name
-            ("sam2.1-tiny", ...), a file path, or "stand-in[:SALT]" (returned unchanged).
+        spec: "auto" (the chosen model's checkpoint from the studio folder or cache), a registry
+            name ("matanyone2", "sam2.1-tiny", ...), a file path, or "stand-in[:SALT]" (returned
+            unchanged).
         weights_dir: the studio folder or file (the setting); else $MATANYONE_PLUGIN_WEIGHTS.
+        model: the model "auto" means ("matanyone" or "matanyone2", see `models()`).
 
     Returns:
         A file path (str), or the stand-in spec.
@@ -159,7 +175,11 @@ def resolve(spec: str, *, weights_dir=None) -> str:
     if spec == STAND_IN or spec.startswith(STAND_IN + ":"):
         return spec
     entries = registry()
-    name = NETWORK if spec in ("", "auto") else spec
+    name = spec
+    if spec in ("", "auto"):
+        if model not in models(entries):
+            raise WeightsError(f"unknown model {model!r}; choose one of {', '.join(models(entries))}")
+        name = model
     if name in entries:
         studio = studio_path(weights_dir)
         if studio is not None and not studio.exists():

@@ -5,7 +5,7 @@
     weights verify [NAME]                     size, hashes and a strict layout load; pins SHA-256
     weights path [NAME]                       the cache folder, or the file NAME resolves to
 
-NAME is a registry name (matanyone, sam2.1-tiny, ...; `tiny` etc. mean the SAM2.1 sizes).
+NAME is a registry name (matanyone, matanyone2, sam2.1-tiny, ...; `tiny` etc. mean the SAM2.1 sizes).
 Downloads happen only here and in the panel's download dialog; offline (setting or
 MATANYONE_PLUGIN_OFFLINE=1) the error says which file to place where.
 """
@@ -19,7 +19,8 @@ import time
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "weights", help="list, download, verify and locate checkpoints",
-        description="Checkpoints: MatAnyone (NTU S-Lab License 1.0, non-commercial) and SAM2.1 (Apache-2.0). "
+        description="Checkpoints: MatAnyone and MatAnyone2 (NTU S-Lab License 1.0, non-commercial) and SAM2.1 "
+                    "(Apache-2.0). "
                     "Files are looked up in the studio folder (weights_dir setting or MATANYONE_PLUGIN_WEIGHTS), "
                     "then in the user cache.")
     sub = p.add_subparsers(dest="weights_command", metavar="ACTION")
@@ -32,7 +33,7 @@ def register(subparsers) -> None:
     for name in ("get", "fetch"):
         g = sub.add_parser(name, help="download a checkpoint into the cache and verify it"
                            + (" (alias of get)" if name == "fetch" else ""))
-        g.add_argument("name", metavar="NAME", help="matanyone | sam2.1-tiny | sam2.1-small | sam2.1-base_plus | sam2.1-large")
+        g.add_argument("name", metavar="NAME", help="matanyone | matanyone2 | sam2.1-tiny | sam2.1-small | sam2.1-base_plus | sam2.1-large")
         g.add_argument("--accept-licence", "--accept-license", dest="accept_licence", action="store_true",
                        help="accept the checkpoint's licence without asking (for scripts)")
         g.set_defaults(func=_get)

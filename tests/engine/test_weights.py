@@ -64,7 +64,7 @@ def test_cache_dir_follows_environment(tmp_path, monkeypatch):
 
 def test_registry_lists_every_checkpoint_with_licence():
     reg = weights.registry()
-    assert set(reg) == {"matanyone", "sam2.1-tiny", "sam2.1-small", "sam2.1-base_plus", "sam2.1-large"}
+    assert set(reg) == {"matanyone", "matanyone2", "sam2.1-tiny", "sam2.1-small", "sam2.1-base_plus", "sam2.1-large"}
     net = reg["matanyone"]
     assert net.url == "https://github.com/pq-yang/MatAnyone/releases/download/v1.0.0/matanyone.pth"
     assert net.file == "matanyone.pth" and net.kind == "matanyone"
