@@ -37,6 +37,7 @@ if REPO not in sys.path:
 
 from plugin import metrics as M  # noqa: E402
 from plugin.errors import UserError  # noqa: E402
+from plugin.protocol import PRECISIONS  # noqa: E402
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff", ".dpx")
 
@@ -287,7 +288,7 @@ def main(argv=None) -> int:
                    help="which published row to print (default: from the folder name, else both)")
     p.add_argument("--work", metavar="DIR", help="where predictions and reports go (default: DATASET_DIR_matanyone_bench)")
     p.add_argument("--device", help="auto | cpu | cuda | mps")
-    p.add_argument("--precision", choices=("fp32", "official-mixed"),
+    p.add_argument("--precision", choices=PRECISIONS,
                    help="the papers ran CUDA autocast (official-mixed); default: the product's default")
     p.add_argument("--clips", type=int, metavar="N", help="only the first N clips")
     p.add_argument("--mask-from-gt", action="store_true",

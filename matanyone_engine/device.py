@@ -14,6 +14,11 @@ Precision modes (the official drivers run autocast by default; our default is fp
   bf16 max |d alpha| 4.5e-3, mean 7.5e-4, p99 2.4e-3; fp16 max 1.1e-3, mean 1.1e-4, p99 5.0e-4
   (fp32: max 8.9e-5, mean 1.7e-7). On this CPU bf16 was ~2.5x slower than fp32; the
   reduced precisions are meant for GPUs.
+- ``official-mixed``: what the official drivers run (reference §9): autocast fp16 on CUDA,
+  bf16 on the CPU, nothing on MPS; the same fp32 islands.
+
+The names are also listed in `plugin.protocol.PRECISIONS` (the engine cannot import `plugin`);
+tests/engine/test_precisions.py checks that the two lists agree.
 """
 from __future__ import annotations
 
@@ -26,7 +31,13 @@ from .errors import DeviceError
 
 log = logging.getLogger("matanyone_engine")
 
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+# precision -> {device type: autocast dtype}; a device type not listed runs without autocast.
+PRECISIONS = {
+    "fp32": {},
+    "official-mixed": {"cuda": torch.float16, "cpu": torch.bfloat16},
+    "fp16": {"cuda": torch.float16, "cpu": torch.float16, "mps": torch.float16},
+    "bf16": {"cuda": torch.bfloat16, "cpu": torch.bfloat16, "mps": torch.bfloat16},
+}
 
 
 def _mps_available() -> bool:
@@ -91,9 +102,10 @@ def check_precision(precision: str) -> str:
 
 
 def autocast(device: torch.device, precision: str):
-    """Context manager: autocast for bf16/fp16; for fp32 on CUDA, TF32 convolutions off (cuDNN
-    uses TF32 by default on Ampere and later, which is not fp32 and not what the fixtures hold)."""
-    dtype = PRECISIONS[check_precision(precision)]
+    """Context manager: autocast for bf16/fp16/official-mixed; without autocast on CUDA, TF32
+    convolutions off (cuDNN uses TF32 by default on Ampere and later, which is not fp32 and not
+    what the fixtures hold)."""
+    dtype = PRECISIONS[check_precision(precision)].get(device.type)
     if dtype is None:
         if device.type == "cuda":
             return _no_tf32()

@@ -105,7 +105,7 @@ def load_network(weights, device="auto", precision: str = "fp32", cpu_layout: bo
         weights: a checkpoint path (.pth/.pt via torch.load(weights_only=True), or .safetensors),
             a state-dict mapping, or "stand-in" / "stand-in:SALT" (deterministic stand-in weights).
         device: "auto" (CUDA, MPS, CPU), a device name or torch.device.
-        precision: "fp32" (default, exact), "bf16" or "fp16" (autocast; see device.py).
+        precision: "fp32" (default, exact), "official-mixed", "bf16" or "fp16" (autocast; see device.py).
         cpu_layout: on CPU, use the fast channels-last layout with BatchNorm folded
             (cpu_fast.py; same results within rounding). False keeps the checkpoint's layout.
     Returns:

@@ -33,7 +33,8 @@ class EngineSettings:
     max_mem_frames: permanent frame + FIFO frames read per step (more: longer memory, slower readout).
     top_k: memory affinities kept per pixel (official 30; changes the result).
     readout_chunk: query pixels per readout chunk; None = automatic (bounds memory at 4K, exact).
-    precision: "fp32" (exact), "bf16" or "fp16" autocast (faster on GPUs, alpha differs slightly).
+    precision: "fp32" (exact), "official-mixed", "bf16" or "fp16" autocast (faster on GPUs, alpha
+        differs slightly); see device.py.
     max_permanent_frames: permanent memory frames kept (first frame + permanent corrections).
     """
 

@@ -15,6 +15,18 @@ from typing import Any, Dict, Optional
 
 PROTOCOL_VERSION = 1
 
+# Vocabularies: the one list of each choice that the CLI, the shot check, the panel and the
+# worker offer. The engine keeps its own map of how each precision runs (it cannot import
+# `plugin`); tests/engine/test_precisions.py checks the two agree and that every name runs.
+PRECISIONS = ("fp32", "official-mixed", "fp16", "bf16")
+"""fp32: exact (the default); official-mixed: what the official drivers run (autocast fp16 on
+CUDA, bf16 on CPU, off on MPS); fp16/bf16: autocast in that dtype everywhere."""
+DIRECTIONS = ("forward", "backward", "both")
+DEVICES = ("auto", "cpu", "cuda", "mps")   # the menu; "cuda:N" is accepted where typed
+DTYPES = ("half", "float")                 # EXR sample type of the alphas
+CHANNELS = ("A", "RGBA")                   # alpha alone, or RGBA premultiplied
+
+
 # Requests.
 HELLO = "hello"
 OPEN_PLATE = "open_plate"

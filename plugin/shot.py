@@ -28,12 +28,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from plugin.errors import ShotFileError
+from plugin.protocol import CHANNELS, DIRECTIONS, DTYPES, PRECISIONS
 
 SHOT_VERSION = 1
-DIRECTIONS = ("forward", "backward", "both")
-PRECISIONS = ("fp32", "official-mixed", "fp16", "bf16")
-DTYPES = ("half", "float")
-CHANNELS = ("A", "RGBA")
 _OBJECT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 

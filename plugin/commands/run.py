@@ -28,14 +28,17 @@ class _Ordered(argparse.Action):
 
 
 def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    from plugin.protocol import DIRECTIONS, PRECISIONS
+
     g = parser.add_argument_group("engine (override the shot file)")
     g.add_argument("--weights", help="auto (the real checkpoint; default), stand-in[:SALT] or a checkpoint path")
     g.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
-    g.add_argument("--precision", choices=("fp32", "official-mixed"), help="default fp32")
+    g.add_argument("--precision", choices=PRECISIONS,
+                   help="fp32 (default, exact); official-mixed (the official drivers' autocast); fp16 | bf16")
     g.add_argument("--warmup", type=int, metavar="N", help="first-frame refinements (default 10)")
     g.add_argument("--max-internal-size", type=int, metavar="PX",
                    help="limit the network input's shorter side (alphas are resized back); default native")
-    g.add_argument("--direction", choices=("forward", "backward", "both"),
+    g.add_argument("--direction", choices=DIRECTIONS,
                    help="matte forward from the first keyframe, backward from the last, or both blended")
     g.add_argument("--dilate", type=int, metavar="PX", help="mask clean-up dilate size (default 10; 0 = off)")
     g.add_argument("--erode", type=int, metavar="PX", help="mask clean-up erode size (default 10; 0 = off)")

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from plugin.protocol import DEVICES, DIRECTIONS, PRECISIONS
 from ui.qt import QtCore, QtWidgets
 
-DIRECTIONS = (("both", "Both ways"), ("forward", "Forward"), ("backward", "Backward"))
-DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = (("fp32", "Full (fp32)"), ("fp16", "Half (fp16)"), ("bf16", "Half (bf16)"))
+# Labels only: the choices themselves are plugin.protocol's (one list for CLI, shot and panel).
+LABELS = {"both": "Both ways", "forward": "Forward", "backward": "Backward",
+          "fp32": "Full (fp32)", "official-mixed": "Mixed (as the official code)",
+          "fp16": "Half (fp16)", "bf16": "Half (bf16)"}
 PREVIEWS = (("masks", "Masks"), ("overlay", "Alpha overlay"), ("alpha", "Alpha only"), ("checker", "Over checkerboard"))
 
 TIPS = {
@@ -17,8 +19,8 @@ TIPS = {
                "Turn it off when the mask is already clean and fine details like hair must stay.",
     "direction": "Which way the matte travels from your keyframes: both ways, or only forwards/backwards in time.",
     "device": "Where the matting runs: auto picks the GPU when there is one, else the CPU (much slower).",
-    "precision": "Full precision is the reference quality. Half precision is faster and uses less GPU memory, "
-                 "with tiny differences at soft edges.",
+    "precision": "Full precision is the reference quality. Mixed (as the official code runs) and half precision "
+                 "are faster and use less GPU memory, with tiny differences at soft edges.",
     "output": "Where the alpha EXRs go; {object} becomes the object's name, #### the frame number. "
               "Empty = a 'matte' folder beside the plate.",
     "run": "Save the shot file and matte every frame (Ctrl+Return). Finished frames are kept if you cancel.",
@@ -42,13 +44,13 @@ class RunBox(QtWidgets.QGroupBox):
         self.cleanup.setRange(0, 100)
         self.cleanup.setSuffix(" px")
         self.direction = QtWidgets.QComboBox()
-        for key, label in DIRECTIONS:
-            self.direction.addItem(label, key)
+        for key in DIRECTIONS:
+            self.direction.addItem(LABELS.get(key, key), key)
         self.device = QtWidgets.QComboBox()
         self.device.addItems(DEVICES)
         self.precision = QtWidgets.QComboBox()
-        for key, label in PRECISIONS:
-            self.precision.addItem(label, key)
+        for key in PRECISIONS:
+            self.precision.addItem(LABELS.get(key, key), key)
         self.output = QtWidgets.QLineEdit()
         self.output.setPlaceholderText("beside the plate: matte/<plate>_{object}.####.exr")
         self.run_button = QtWidgets.QPushButton("Run")
