@@ -2,10 +2,11 @@
 converted here at the decoder's own bit depth with an explicit matrix and range."""
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 from fractions import Fraction
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 
@@ -110,14 +111,21 @@ class MoviePlate(Plate):
         self.fps = float(self._rate) if rate else None
         self._tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 1000)
         self._start_pts = stream.start_time or 0
+        # Presentation times of every frame, kept only for a variable frame rate: frame n is then
+        # the n-th picture shown, whatever the container (a constant rate numbers by time).
+        self._pts: Optional[List[int]] = None
         count = stream.frames
-        if not count and stream.duration:
-            count = int(round(float(stream.duration * self._tb * self._rate)))
-        if not count and self._container.duration:
-            count = int(round(self._container.duration / 1_000_000 * float(self._rate)))
-        if not count:
-            count = sum(1 for _ in self._container.decode(stream))
-            self._container.seek(0)
+        rates_differ = bool(stream.average_rate and stream.base_rate and stream.average_rate != stream.base_rate)
+        if not count or rates_differ:
+            # No count in the header (Matroska, AVI) or an average rate off the nominal one (a
+            # variable rate in MP4/MOV): count the packets, which reads the file once.
+            times = self._scan_pts()
+            count = len(times)
+            if _is_variable(times, self._rate, self._tb):
+                self._pts = times
+                self.variable_rate = True
+                span = float((times[-1] - times[0]) * self._tb)
+                self.fps = (count - 1) / span if span > 0 else self.fps
         if count <= 0:
             raise PlateError(f"{path}: the movie has no frames; give a movie with picture")
         self.frames = list(range(1, count + 1))
@@ -149,7 +157,23 @@ class MoviePlate(Plate):
         pts = frame.pts if frame.pts is not None else frame.dts
         if pts is None:
             return -1
+        if self._pts is not None:
+            i = bisect.bisect_left(self._pts, pts)
+            if i == len(self._pts) or (i > 0 and pts - self._pts[i - 1] < self._pts[i] - pts):
+                i -= 1
+            return i
         return int(round(float((pts - self._start_pts) * self._tb * self._rate)))
+
+    def _scan_pts(self) -> List[int]:
+        """Sorted presentation times of every video packet (demuxed, not decoded)."""
+        try:
+            times = sorted(p.pts for p in self._container.demux(self._stream) if p.pts is not None and p.size)
+        except self._av.error.FFmpegError as err:
+            self._container.close()
+            raise PlateError(f"{self.path}: the movie is damaged ({_av_reason(err)}); "
+                             f"re-export the movie") from None
+        self._container.seek(0)
+        return times
 
     def _decoded(self, frame_number: int):
         self._check_frame(frame_number)
@@ -164,7 +188,10 @@ class MoviePlate(Plate):
         target = frame_number - 1
         if self._decoder is None or self._next_index is None or not (0 <= target - self._next_index <= 12):
             # Random access: seek to the nearest key frame before the target, decode forward.
-            pts = self._start_pts + int(round(target / self._rate / self._tb))
+            if self._pts is not None:
+                pts = self._pts[target]
+            else:
+                pts = self._start_pts + int(round(target / self._rate / self._tb))
             self._container.seek(max(pts, self._start_pts), stream=self._stream, backward=True,
                                  any_frame=False)
             self._decoder = self._container.decode(self._stream)
@@ -209,6 +236,15 @@ class MoviePlate(Plate):
 
     def read_alpha(self, frame: int) -> np.ndarray:
         return self._to_float(self._decoded(frame), want_alpha=True)
+
+
+def _is_variable(times: List[int], rate: Fraction, time_base: Fraction) -> bool:
+    """True when the gaps between pictures stray from the nominal rate by half a frame or more."""
+    if len(times) < 2:
+        return False
+    step = 1 / (rate * time_base)           # ticks per frame
+    gaps = np.diff(np.asarray(times, np.float64))
+    return bool(np.any(np.abs(gaps - float(step)) >= 0.5 * float(step)))
 
 
 def _av_reason(err) -> str:

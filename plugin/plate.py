@@ -40,6 +40,7 @@ class Plate:
     """
 
     is_movie = False
+    variable_rate = False   # a movie whose pictures are not evenly spaced in time
 
     def __init__(self):
         self.path = ""
@@ -117,7 +118,8 @@ class Plate:
             ("data window", f"x {dd.x} y {dd.y} {dd.width}x{dd.height}"),
             ("channels", ", ".join(self.channels)),
             ("pixel type", self.pixel_type),
-            ("fps", f"{self.fps:g}" if self.fps else "unknown"),
+            ("fps", (f"variable frame rate (average {self.fps:.3g})" if self.variable_rate else
+                     f"{self.fps:g}") if self.fps else "unknown"),
             ("timecode", self.timecode or "unknown"),
         ]
         if self.is_movie:

@@ -126,6 +126,7 @@ class ImageSequencePlate(Plate):
         self._files = files
         self.extension = pattern.extension
         spec = self._spec_of(self.first)
+        _check_windows(self._files[self.first], self.first, spec)
         self._spec0 = spec
         self.display_window = Window(spec.full_x, spec.full_y, spec.full_width, spec.full_height)
         self.data_window = Window(spec.x, spec.y, spec.width, spec.height)
@@ -163,46 +164,75 @@ class ImageSequencePlate(Plate):
                              f"re-render or replace this frame")
         try:
             spec = inp.spec()
+            _check_windows(path, frame, spec)
             s0 = self._spec0
             if (spec.full_width, spec.full_height) != (s0.full_width, s0.full_height):
                 raise PlateError(
                     f"{path}: frame {frame} is {spec.full_width}x{spec.full_height} but the plate "
                     f"is {s0.full_width}x{s0.full_height}; re-render the frame at the plate's size")
             names = list(spec.channelnames)
-            picks = self._channels_to_read(path, frame, names, want_alpha)
+            picks, kind = self._channels_to_read(path, frame, names, want_alpha)
+            self._refuse_integer_channels(path, frame, spec, picks)
             lo, hi = min(picks), max(picks) + 1
-            pixels = inp.read_image(0, 0, lo, hi, "float")
-            if pixels is None:
-                raise PlateError(f"{path}: frame {frame} is damaged ({_oiio_error(inp, path)}); "
-                                 f"re-render or replace this frame")
+            if spec.deep:
+                pixels = _flattened(oiio, path, frame, spec)[:, :, lo:hi]
+            else:
+                pixels = inp.read_image(0, 0, lo, hi, "float")
+                if pixels is None:
+                    raise PlateError(f"{path}: frame {frame} is damaged ({_oiio_error(inp, path)}); "
+                                     f"re-render or replace this frame")
             pixels = np.asarray(pixels, dtype=np.float32).reshape(spec.height, spec.width, hi - lo)
             pixels = pixels[:, :, [p - lo for p in picks]]
+            if kind == "grey":
+                pixels = np.repeat(pixels, 3, axis=2)
+            elif kind == "luminance-chroma":
+                pixels = _rgb_from_luminance_chroma(pixels, _luminance_weights(spec))
             return _place_in_display(pixels, spec)
         finally:
             inp.close()
 
-    def _channels_to_read(self, path, frame, names, want_alpha) -> List[int]:
+    def _refuse_integer_channels(self, path, frame, spec, picks) -> None:
+        """Integer channels of an EXR hold ids (object or material ids), not colour or coverage."""
+        if self.extension not in (".exr", ".sxr"):
+            return
+        formats = list(spec.channelformats) or [spec.format] * spec.nchannels
+        integer = [spec.channelnames[i] for i in picks if str(formats[i]).startswith(("uint", "int"))]
+        if integer:
+            raise PlateError(f"{path}: frame {frame} has integer (uint) channels {', '.join(integer)}: "
+                             f"ids, not colour; give a half or float EXR")
+
+    def _channels_to_read(self, path, frame, names, want_alpha) -> Tuple[List[int], str]:
+        """(channel indices, kind): kind 'rgb', 'grey' (one luminance channel, read as grey),
+        'luminance-chroma' (Y, RY, BY) or 'alpha'."""
         if want_alpha:
             if len(names) == 1:
-                return [0]
+                return [0], "alpha"
             a = _pick_alpha(names)
             if a is not None:
-                return [a]
+                return [a], "alpha"
             found = _pick_rgb(names)
             if found is not None:
-                return found        # a grey RGB matte: accepted only if R == G == B (checked after reading)
+                return found, "rgb"  # a grey RGB matte: accepted only if R == G == B (checked after reading)
             raise PlateError(f"{path}: frame {frame} has no alpha channel (channels "
                              f"{', '.join(names)}); give a matte with an A channel or one channel")
+        found = _pick_rgb(names)
+        if found is not None:
+            return found, "rgb"
+        for layer in _layers(names):
+            y = _find_channel(names, ("y",), layer)
+            if y is None or _find_channel(names, ("x",), layer) is not None:
+                continue            # no luminance, or X, Y, Z (positions or CIE XYZ), not a grey picture
+            ry, by = _find_channel(names, ("ry",), layer), _find_channel(names, ("by",), layer)
+            if ry is not None and by is not None:
+                return [y, ry, by], "luminance-chroma"
+            return [y], "grey"
         if len(names) < 3:
             raise PlateError(
                 f"{path}: frame {frame} has {len(names)} channel(s) ({', '.join(names)}), "
-                f"not a colour plate; give an RGB or RGBA plate")
-        found = _pick_rgb(names)
-        if found is None:
-            raise PlateError(
-                f"{path}: frame {frame} has no R, G, B channels (channels {', '.join(names[:8])}); "
-                f"give a plate with RGB colour channels")
-        return found
+                f"not a colour or grey plate; give an RGB, RGBA or luminance (Y) plate")
+        raise PlateError(
+            f"{path}: frame {frame} has no R, G, B channels (channels {', '.join(names[:8])}); "
+            f"give a plate with RGB colour channels or one luminance (Y) channel")
 
     def read(self, frame: int) -> np.ndarray:
         return self._read_pixels(frame, want_alpha=False)
@@ -215,6 +245,56 @@ class ImageSequencePlate(Plate):
                 raise PlateError(f"{self._files[frame]}: frame {frame} has colour but no alpha channel; "
                                  f"give a matte with an A channel, one channel, or grey RGB")
         return np.ascontiguousarray(pixels[:, :, 0])
+
+
+# The largest window read: 16384 x 16384 pixels (3 GiB as float32 RGB). A window past it is a
+# broken header (a 1000000 x 1000000 display window would be 10.9 TiB), not a plate.
+MAX_WINDOW_PIXELS = 1 << 28
+
+
+def _check_windows(path: str, frame: int, spec) -> None:
+    for label, w, h in (("display", spec.full_width, spec.full_height), ("data", spec.width, spec.height)):
+        if w <= 0 or h <= 0 or w * h > MAX_WINDOW_PIXELS:
+            raise PlateError(f"{path}: frame {frame} has a {w}x{h} {label} window, outside what a plate "
+                             f"can be (1 to {MAX_WINDOW_PIXELS} pixels, e.g. 16384x16384); fix the "
+                             f"file's {label} window or re-render it")
+
+
+def _flattened(oiio, path: str, frame: int, spec) -> np.ndarray:
+    """A deep image's samples composited front to back (`over`), as a compositor flattens it:
+    float32 HxWxC of the data window."""
+    buf = oiio.ImageBuf(path, 0, 0)
+    flat = oiio.ImageBufAlgo.flatten(buf)
+    if flat.has_error or buf.has_error:
+        reason = " ".join((flat.geterror() or buf.geterror()).split())[:160]
+        raise PlateError(f"{path}: frame {frame} is a deep image that cannot be flattened ({reason}); "
+                         f"flatten it in the compositor and give the flat render")
+    return np.asarray(flat.get_pixels(oiio.FLOAT), np.float32).reshape(spec.height, spec.width, -1)
+
+
+# Rec.709 primaries and D65 white: OpenEXR's default chromaticities.
+_REC709_CHROMATICITIES = (0.64, 0.33, 0.30, 0.60, 0.15, 0.06, 0.3127, 0.3290)
+
+
+def _luminance_weights(spec) -> np.ndarray:
+    """(wR, wG, wB): the Y row of the file's RGB -> XYZ matrix, from its chromaticities
+    (OpenEXR's `computeYw`)."""
+    try:
+        rx, ry, gx, gy, bx, by, wx, wy = (float(v) for v in spec.getattribute("chromaticities"))
+        primaries = np.array([[rx / ry, gx / gy, bx / by], [1.0, 1.0, 1.0],
+                              [(1 - rx - ry) / ry, (1 - gx - gy) / gy, (1 - bx - by) / by]])
+        return np.linalg.solve(primaries, np.array([wx / wy, 1.0, (1 - wx - wy) / wy]))
+    except (TypeError, ValueError, ZeroDivisionError, np.linalg.LinAlgError):
+        return np.array([0.2126, 0.7152, 0.0722])   # the default chromaticities' weights
+
+
+def _rgb_from_luminance_chroma(ycc: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Y, RY, BY -> R, G, B as OpenEXR's RGBA interface does: RY = (R - Y) / Y, BY = (B - Y) / Y."""
+    y, ry, by = ycc[:, :, 0], ycc[:, :, 1], ycc[:, :, 2]
+    r = (ry + 1.0) * y
+    b = (by + 1.0) * y
+    g = (y - r * weights[0] - b * weights[2]) / weights[1]
+    return np.stack([r, g, b], axis=-1).astype(np.float32)
 
 
 def _place_in_display(pixels: np.ndarray, spec) -> np.ndarray:

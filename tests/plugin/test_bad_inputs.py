@@ -73,8 +73,9 @@ def missing_frame(tmp_path):
 
 
 def single_channel_plate(tmp_path):
-    media.write_image(tmp_path / "y.1001.exr", np.full((8, 8), 0.5, np.float32))
-    return (lambda: _read_all(str(tmp_path / "y.####.exr"))), "(Y)", PlateError
+    # One depth channel: not a picture (one luminance channel Y is a grey plate, issue 21.16).
+    media.write_image(tmp_path / "y.1001.exr", np.full((8, 8), 0.5, np.float32), channels=["Z"])
+    return (lambda: _read_all(str(tmp_path / "y.####.exr"))), "(Z)", PlateError
 
 
 def mismatched_resolution(tmp_path):
