@@ -50,7 +50,7 @@ def find_worker_python(python: Optional[str] = None) -> str:
     """The interpreter to start the worker with; WorkerError (one line) when there is none."""
     how = "given"
     if not python:
-        python = settings.load().worker_python
+        python = settings.current().worker_python
         how = f"set by {settings.ENV_PYTHON} or the worker_python setting"
     if python:
         path = os.path.expanduser(python)

@@ -46,11 +46,8 @@ def config_source(config: Optional[str] = None) -> Tuple[str, str]:
     env = os.environ.get("OCIO", "").strip()
     if env:
         return env, "$OCIO"
-    try:
-        from plugin import settings
-        chosen = settings.load().ocio_config
-    except Exception:  # noqa: BLE001 - a broken settings file falls back to the built-in config
-        chosen = None
+    from plugin import settings
+    chosen = settings.current().ocio_config  # a broken settings file is its one-line error
     if chosen:
         return chosen, "settings"
     return BUILTIN_CONFIG, "built-in"

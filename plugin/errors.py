@@ -39,6 +39,10 @@ class MaskError(UserError):
     """A mask file or painted mask that cannot be used."""
 
 
+class SettingsError(UserError):
+    """The settings file (JSON in the user config folder) is broken or has a bad value."""
+
+
 class WorkerError(UserError):
     """The worker process is missing, of another version, or died."""
 

@@ -564,10 +564,11 @@ def _load_network(shot: Shot):
     from matanyone_engine import load_network
     from matanyone_engine.weights import resolve
     from plugin import settings
-    weights = resolve(shot.engine.weights, weights_dir=settings.load().weights_dir)
+    current = settings.current()
+    weights = resolve(shot.engine.weights, weights_dir=current.weights_dir)
     device = shot.engine.device
     if device == "auto":
-        device = settings.load().device or "auto"
+        device = current.device or "auto"
     stamp = None
     if os.path.isfile(str(weights)):
         st = os.stat(weights)

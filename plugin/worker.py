@@ -181,8 +181,7 @@ class Worker:
             info["cuda"] = bool(torch.cuda.is_available())
         except ImportError:
             info["torch"] = None
-        from plugin import settings
-        info["device"] = settings.load().device
+        info["device"] = _device_in_use()
         info["temp_dir"] = self.temp_dir
         return info
 
@@ -278,7 +277,7 @@ class Worker:
         if self._sam is None or self._sam_model != model:
             from matanyone_engine.sam import SamAssist
             from plugin import settings
-            s = settings.load()
+            s = settings.current()
             self._sam = SamAssist.create(model=model, device=s.device, weights_dir=s.weights_dir)
             self._sam_model = model
         return self._sam
@@ -324,19 +323,21 @@ class Worker:
     def do_weights_status(self, params) -> Dict[str, Any]:
         from matanyone_engine import weights
         from plugin import settings
-        return {"weights": weights.status(weights_dir=settings.load().weights_dir)}
+        return {"weights": weights.status(weights_dir=settings.current().weights_dir)}
 
     def do_weights_get(self, params) -> Dict[str, Any]:
         from matanyone_engine import weights
         from plugin import settings
         name = _param(params, "name", str)
+        s = settings.current()
         self._download_cancel.clear()
 
         def progress(p):
             self.notify(protocol.DOWNLOAD_PROGRESS, **p.to_json())
 
         path = weights.fetch(name, accept_licence=bool(params.get("accept_licence")), progress=progress,
-                             cancel=self._download_cancel.is_set, weights_dir=settings.load().weights_dir)
+                             cancel=self._download_cancel.is_set, weights_dir=s.weights_dir,
+                             offline=True if s.offline else None)
         return {"name": name, "path": str(path)}
 
     # -- run_shot ---------------------------------------------------------------------
@@ -430,6 +431,22 @@ def _kind(err: BaseException) -> str:
         if cls.__name__ in _KINDS:
             return cls.__name__
     return "UserError"
+
+
+def _device_in_use() -> str:
+    """The device a run with this process's settings takes ("cpu" when auto finds no GPU), not
+    the setting itself; a device that cannot be used is reported as the one-line reason."""
+    from plugin import settings
+    try:
+        from matanyone_engine.device import pick_device
+    except ImportError:
+        return "unavailable (torch is not installed for the worker's interpreter)"
+    try:
+        return str(pick_device(settings.current().device))
+    except Exception as err:  # noqa: BLE001 - hello always answers; the run gives the error again
+        if is_user_error(err):
+            return f"unavailable: {err}"
+        raise
 
 
 def _package_version() -> str:

@@ -44,7 +44,7 @@ def choose_weights(given):
     from matanyone_engine.weights import resolve
     from plugin import settings
     try:
-        resolve("auto", weights_dir=settings.load().weights_dir)
+        resolve("auto", weights_dir=settings.current().weights_dir)
         return "auto", False
     except Exception as err:  # noqa: BLE001 - only the weights' own one-line error means "absent"
         if not getattr(err, "user_error", False):

@@ -70,7 +70,7 @@ def _weights_rows(current, settings):
 def _install_info(args) -> int:
     from plugin import color, plates, settings
 
-    current = settings.load()
+    current = settings.current()
     rows = []
     fmts = plates.formats()
     rows.append(("image sequences", " ".join(e for e, k in fmts.items() if k.startswith("image"))))

@@ -64,12 +64,12 @@ def _list(args) -> int:
     from matanyone_engine import weights
     from plugin import settings
 
-    rows = weights.status(weights_dir=settings.load().weights_dir)
+    rows = weights.status(weights_dir=settings.current().weights_dir)
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     print(f"cache: {weights.cache_dir()}")
-    studio = weights.studio_path(settings.load().weights_dir)
+    studio = weights.studio_path(settings.current().weights_dir)
     print(f"studio: {studio if studio else '(none: weights_dir setting or MATANYONE_PLUGIN_WEIGHTS)'}")
     for r in rows:
         if r["where"] == "cache":
@@ -125,7 +125,7 @@ def _get(args) -> int:
     from plugin import settings
     from plugin.errors import WeightsError
 
-    s = settings.load()
+    s = settings.current()
     name = _canonical(args.name)
     entries = weights.registry()
     if name not in entries:
@@ -149,7 +149,7 @@ def _verify(args) -> int:
     from matanyone_engine import weights
     from plugin import settings
 
-    s = settings.load()
+    s = settings.current()
     if args.name:
         names = [_canonical(args.name)]
     else:
@@ -182,5 +182,5 @@ def _path(args) -> int:
         print(weights.cache_dir())
         return 0
     name = _canonical(args.name)
-    print(weights.resolve(name, weights_dir=settings.load().weights_dir))
+    print(weights.resolve(name, weights_dir=settings.current().weights_dir))
     return 0

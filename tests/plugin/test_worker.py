@@ -114,6 +114,9 @@ def worker():
 
 def test_hello_and_requests_before_a_plate(worker):
     assert worker.hello_info["protocol"] == protocol.PROTOCOL_VERSION
+    # the device in use (auto resolved), not the setting (issue 16)
+    from matanyone_engine.device import pick_device
+    assert worker.hello_info["device"] == str(pick_device("auto")) != "auto"
     assert "torch" in worker.hello_info
     with pytest.raises(errors.WorkerError, match="open_plate"):
         worker.call("read_frame", frame=1001, timeout=60)
