@@ -1,30 +1,35 @@
 """Nuke as a `ui.host.HostAdapter`: the selected Read in, a Read + Copy of the alpha out.
 
-Runs inside Nuke's own Python (3.9+): standard library, `nuke` and `ui.host` only.
-Reads of knobs happen on the caller's thread (the panel's, which is Nuke's main
-thread); every change to the node graph goes through `nuke.executeInMainThread`, so
-the panel may call `bring_back` from a worker callback without touching Nuke's DAG
-off the main thread.
+Runs inside Nuke's own Python (3.9+): standard library, `nuke`, `ui.host` and the host-safe
+`plugin` modules. Reads of knobs happen on the caller's thread (the panel's, which is
+Nuke's main thread); every change to the node graph goes through `nuke.executeInMainThread`,
+so the panel may call `bring_back` from a worker callback.
+
+Identity: the source Read is kept as the `nuke.Node` object (it survives renames and dies
+with its script), and what the bridge makes carries a hidden `matanyone_id` knob (shot file
++ object + role), so two plates of the same name never share nodes and a re-run finds its
+own nodes wherever the artist moved or renamed them.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import sys
 import tempfile
-from typing import Dict, List, Optional, Tuple
+import traceback
+import uuid
+from typing import Callable, Dict, List, Optional, Tuple
 
 import nuke
 
+from plugin.errors import ColorError, OutputError, PlateError
 from ui.host import PlateRef
 
-try:
-    from plugin.errors import PlateError
-except ImportError:  # pragma: no cover - only when a studio copies nuke_bridge alone
-    PlateError = ValueError  # type: ignore
-
-# nuke-default colourspace names (Nuke colour management) -> the OCIO built-in studio
-# config's names, which `plugin.color` understands. Nuke's log curves carry no gamut, so
-# the nearest camera space is used; the network only needs a display-like image.
+# nuke-default colourspace names -> the same transform in OCIO's built-in studio config, used
+# only when Nuke names no config file (its own config is always preferred). None: Nuke's own
+# curve with no equivalent outside Nuke's config, so the plate is refused in one line rather
+# than read through a guess. Names from the nuke-default config.ocio that Nuke ships.
 NUKE_DEFAULT_TO_OCIO = {
     "linear": "Linear Rec.709 (sRGB)",
     "sRGB": "sRGB Encoded Rec.709 (sRGB)",
@@ -32,16 +37,23 @@ NUKE_DEFAULT_TO_OCIO = {
     "Gamma1.8": "Gamma 1.8 Encoded Rec.709",
     "Gamma2.2": "Gamma 2.2 Encoded Rec.709",
     "Gamma2.4": "Gamma 2.4 Encoded Rec.709",
+    "BT1886": "Gamma 2.4 Encoded Rec.709",  # BT.1886 with a zero black level is a pure 2.4 power
     "AlexaV3LogC": "ARRI LogC3 (EI800)",
     "SLog3": "S-Log3 S-Gamut3",
-    "REDLog3G10": "Log3G10 REDWideGamutRGB",
+    "Log3G10": "Log3G10 REDWideGamutRGB",
     "raw": "Raw",
+    "Cineon": None, "Panalog": None, "REDLog": None, "ViperLog": None, "PLogLin": None,
+    "SLog": None, "SLog1": None, "SLog2": None, "CLog": None, "Log3G12": None, "Protune": None,
+    "HybridLogGamma": None, "st2084": None, "rec2020": None, "Gamma2.6": None, "sRGBf": None,
 }
-# Nuke 14+ ships OCIO's own built-in configs under an `fn-nuke_` prefix.
-_NUKE_BUILTIN_PREFIX = "fn-nuke_"
+ID_KNOB = "matanyone_id"  # hidden knob on every node the bridge makes: "<shot file>|<object>|<role>"
+OUTPUT_ENV = "MATANYONE_NUKE_OUTPUT"  # folder for mattes when the panel sets none (default: beside the script)
 _EXPRESSION_OFFSET = re.compile(r"^\s*frame\s*(?:([+-])\s*(\d+))?\s*$")
+_DEFAULT_ROLE = re.compile(r"^default\s*\((.*)\)$")
 _SAFE = re.compile(r"[^A-Za-z0-9_]+")
-_GAP = 40  # pixels between the nodes the bridge places
+_GAP = 40                   # pixels between the nodes the bridge places
+_BACKDROP_COLOUR = 0x7F7F7FFF  # Nuke's neutral backdrop grey
+_PAD, _TITLE = 30, 60       # backdrop margins
 
 
 def safe_name(text: str) -> str:
@@ -82,45 +94,77 @@ def frame_offset(node) -> int:
     return -int(amount) if sign == "+" else int(amount or 0)
 
 
-def ocio_setup() -> Tuple[bool, Optional[str]]:
-    """(names come from an OCIO config, its path or URI or None) from the root colour knobs.
+def evaluated_path(knob) -> str:
+    """A path knob as Nuke means it: TCL, [python] and $VARs evaluated, a relative path taken
+    from the project directory (Project Settings), as Nuke's Read does."""
+    path = str(knob.getEvaluatedValue() or "").strip()
+    if path and not os.path.isabs(path) and "://" not in path:
+        base = str(nuke.root()["project_directory"].getEvaluatedValue() or "").strip()
+        path = os.path.join(base, path) if base else os.path.abspath(path)
+    return path.replace("\\", "/")
 
-    Nuke colour management and OCIO's `nuke-default` config both use nuke-default names,
-    which are mapped to the built-in config's names instead.
-    """
-    root = nuke.root()
-    if str(root["colorManagement"].value()) != "OCIO":
-        return False, None
+
+def ocio_config() -> Optional[str]:
+    """The OCIO config file Nuke itself uses: $OCIO when set, else the Root's evaluated
+    customOCIOConfigPath (Nuke fills it in for its built-in configs too); None when neither names one."""
     if os.environ.get("OCIO"):
-        return True, os.environ["OCIO"]
-    config = str(root["OCIO_config"].value())
-    if config == "nuke-default":
-        return False, None
-    if config == "custom":
-        return True, os.path.expandvars(str(root["customOCIOConfigPath"].value())) or None
-    if config.startswith(_NUKE_BUILTIN_PREFIX):
-        return True, "ocio://" + config[len(_NUKE_BUILTIN_PREFIX):]
-    # aces_1.x: their names are aliases in OCIO's built-in studio config.
-    return True, None
+        return os.environ["OCIO"]
+    path = evaluated_path(nuke.root()["customOCIOConfigPath"])
+    if not path:
+        return None
+    if "://" not in path and not os.path.isfile(path):
+        raise ColorError(f"Nuke's OCIO config {path} (Project Settings > Color) does not exist: "
+                         f"choose a config that does, or set $OCIO.")
+    return path
 
 
-def ocio_colourspace(knob_value: str, uses_ocio: bool) -> Optional[str]:
-    """The OCIO name for a Read's 'colorspace' knob value ('default (sRGB)' -> 'sRGB' first)."""
-    name = str(knob_value).strip()
-    match = re.match(r"^default\s*\((.*)\)$", name)
+def colourspace_of(node, config: Optional[str]) -> Optional[str]:
+    """The OCIO name for a Read's 'colorspace' knob. With Nuke's config file the name (or the role
+    inside 'default (role)') goes through as Nuke names it; without one, nuke-default names are
+    mapped, and a name with no equivalent is refused in one line."""
+    name = str(node["colorspace"].value()).strip()
+    match = _DEFAULT_ROLE.match(name)
     if match:
         name = match.group(1).strip()
-    if not name:
-        return None
-    if uses_ocio:
-        return name
-    return NUKE_DEFAULT_TO_OCIO.get(name)
+    if not name or config:
+        return name or None
+    if NUKE_DEFAULT_TO_OCIO.get(name):
+        return NUKE_DEFAULT_TO_OCIO[name]
+    raise ColorError(f"Read node {node.name()} is in colourspace '{name}', which only Nuke's own OCIO "
+                     f"config defines, and Nuke names no config file here: set $OCIO or choose a "
+                     f"config in Project Settings > Color.")
+
+
+def output_dir(plate_path: str) -> str:
+    """Where mattes go unless the panel says otherwise: beside the Nuke script (published plate
+    folders are often read-only), one folder per plate; $MATANYONE_NUKE_OUTPUT moves it."""
+    base = os.environ.get(OUTPUT_ENV, "").strip()
+    if not base:
+        try:
+            base = os.path.dirname(nuke.scriptName())
+        except RuntimeError:  # an untitled script has no folder yet
+            raise OutputError("Save the Nuke script first: MatAnyone writes mattes beside it "
+                              f"(or set {OUTPUT_ENV} to a folder).") from None
+    stem = re.split(r"[._]?(?:#+|%0?\d*d)", os.path.basename(plate_path))[0].split(".")[0] or "plate"
+    tag = hashlib.sha1(plate_path.encode("utf-8")).hexdigest()[:6]  # v001 and v002 of one stem differ
+    folder = os.path.join(base, "matanyone", f"{safe_name(stem)}_{tag}").replace("\\", "/")
+    probe = folder
+    while not os.path.isdir(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    if not os.access(probe, os.W_OK):
+        raise OutputError(f"MatAnyone cannot write mattes into {folder} ({probe} is read-only): "
+                          f"set {OUTPUT_ENV} or the panel's output path to a writable folder.")
+    return folder
 
 
 class NukeHost:
     """The `HostAdapter` the panel gets inside Nuke."""
 
     name = "nuke"
+
+    def __init__(self, report: Optional[Callable[[str], None]] = None):
+        self.report = report or nuke.message  # where main-thread errors go: the pane when it set one
+        self._sources: Dict[str, object] = {}  # plate key -> the source Read (a nuke.Node)
 
     def selected_plate(self) -> PlateRef:
         reads = [n for n in nuke.selectedNodes() if n.Class() == "Read"]
@@ -129,26 +173,24 @@ class NukeHost:
         return self.plate_of(reads[0])
 
     def plate_of(self, node) -> PlateRef:
-        """The plate a Read node reads: full-resolution file (never its proxy), range, colour."""
+        """The plate a Read node reads: the full-resolution file (never its proxy), range, colour."""
         if "." in node.fullName():  # the alpha nodes are wired at the script's top level
             raise PlateError(f"Read node {node.fullName()} is inside a Group: matte a Read at the top "
                              f"level of the script (copy it out of the Group).")
-        path = nuke.filename(node) if not nuke.root()["proxy"].value() else node["file"].value()
+        path = evaluated_path(node["file"])
         if not path:
             raise PlateError(f"Read node {node.name()} has no file: set its 'file' knob.")
-        if "[" in path:
-            raise PlateError(f"Read node {node.name()} file '{path}' holds a TCL expression: turn proxy mode off.")
-        uses_ocio, config = ocio_setup()
-        return PlateRef(
-            path=path,
-            first=int(node["first"].value()),
-            last=int(node["last"].value()),
-            colourspace=ocio_colourspace(node["colorspace"].value(), uses_ocio),
-            ocio_config=config,
-            frame_offset=frame_offset(node),
-            label=node.name(),
-            extra={"node": node.name()},
-        )
+        config = ocio_config()
+        key = uuid.uuid4().hex
+        self._sources[key] = node
+        return PlateRef(path=path, first=int(node["first"].value()), last=int(node["last"].value()),
+                        colourspace=colourspace_of(node, config), ocio_config=config,
+                        frame_offset=frame_offset(node), label=node.name(),
+                        extra={"node_key": key}, output_dir=output_dir(path))
+
+    def script_closed(self) -> None:
+        """Nuke closes the script: its nodes are gone, so nothing may be wired into them later."""
+        self._sources.clear()
 
     def frame_range(self) -> Tuple[int, int]:
         root = nuke.root()
@@ -158,21 +200,32 @@ class NukeHost:
         return int(nuke.frame())
 
     def render_mask(self, node_name: str, frame: int, folder: Optional[str] = None) -> str:
-        """Render `node_name`'s alpha at host frame `frame` to an EXR; returns its path.
+        """Render `node_name`'s alpha at host frame `frame`, full scale, to an EXR; returns its path.
 
-        A temporary Write does the render and is deleted afterwards, whatever happens.
+        The temporary Write stays out of the undo history and is deleted whatever happens;
+        proxy mode is switched off for the render (the plate is read at full resolution).
         """
         node = nuke.toNode(node_name)
         if node is None:
             raise PlateError(f"No node named {node_name} in this script: pick the node whose alpha is the mask.")
         folder = folder or tempfile.mkdtemp(prefix="matanyone_mask_")
         path = os.path.join(folder, f"{safe_name(node_name)}_mask.{int(frame):04d}.exr").replace("\\", "/")
-        write = nuke.nodes.Write(file=path, file_type="exr", channels="alpha", raw=True)
+        root, undo = nuke.root(), nuke.Undo()
+        proxy = bool(root["proxy"].value())
+        undo.disable()
         try:
-            write.setInput(0, node)
-            nuke.execute(write, int(frame), int(frame))
+            write = nuke.nodes.Write(file=path, file_type="exr", channels="alpha", raw=True)
+            try:
+                if proxy:
+                    root["proxy"].setValue(False)
+                write.setInput(0, node)
+                nuke.execute(write, int(frame), int(frame))
+            finally:
+                nuke.delete(write)
+                if proxy:
+                    root["proxy"].setValue(True)
         finally:
-            nuke.delete(write)
+            undo.enable()
         return path
 
     def bring_back(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> None:
@@ -180,79 +233,127 @@ class NukeHost:
         nuke.executeInMainThread(self.wire_alphas, args=(patterns, plate, shot_path))
 
     def wire_alphas(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> List[object]:
-        """Create or update (reload) one Read + Copy per object beside the plate's Read,
-        inside a backdrop named after the shot, as one undo step. Main thread only (Nuke
-        runs it from `executeInMainThread`, where an exception would reach nobody, so a
-        user error becomes a message); returns the nodes made or updated."""
+        """Create or update (reload) one Read + Copy per object beside the plate's Read, as one
+        undo step. Main thread only (Nuke runs it from `executeInMainThread`, where an exception
+        would reach only the Script Editor): any error is reported in one line and the undo step
+        is cancelled, so no half-made nodes remain. Returns the nodes made or updated."""
         undo = nuke.Undo()
         undo.begin("MatAnyone: " + shot_name(shot_path, plate))
         try:
-            return self._wire(alpha_patterns, plate, shot_path)
-        except Exception as err:
-            if not getattr(err, "user_error", False):
-                raise
-            nuke.message("MatAnyone: " + str(err))
+            made = self._wire(alpha_patterns, plate, shot_path)
+        except Exception as err:  # noqa: BLE001 - the one place an error can still be shown
+            undo.cancel()
+            if getattr(err, "user_error", False):
+                self.report("MatAnyone: " + str(err))
+            else:
+                traceback.print_exc(file=sys.stderr)  # the details, for the Script Editor
+                self.report(f"MatAnyone could not wire the alpha back ({type(err).__name__}: {err}); "
+                            f"nothing was changed; details are in the Script Editor.")
             return []
-        finally:
-            undo.end()
+        undo.end()
+        return made
+
+    def _source(self, plate: PlateRef, first_output: str):
+        node = self._sources.get(plate.extra.get("node_key", ""))
+        try:
+            node.name()  # a deleted node, or one of a closed script, raises ValueError
+        except (AttributeError, ValueError):
+            raise PlateError(f"Read node {plate.label} is gone (deleted, or its script was closed): "
+                             f"the alpha is at {first_output}.") from None
+        return node
 
     def _wire(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> List[object]:
-        source = nuke.toNode(plate.extra.get("node", plate.label))
-        if source is None:
-            raise PlateError(f"Read node {plate.extra.get('node', plate.label)} is gone: the alpha is at "
-                             f"{next(iter(alpha_patterns.values()), '')}.")
+        source = self._source(plate, next(iter(alpha_patterns.values()), ""))
         shot = shot_name(shot_path, plate)
+        shot_id = os.path.abspath(shot_path or plate.path).replace("\\", "/")
+        mine = _tagged_nodes()
         several = len(alpha_patterns) > 1
-        x, y = source.xpos(), source.ypos()
-        upstream, made = source, [source]
-        for index, (obj, pattern) in enumerate(alpha_patterns.items()):
-            tag = f"MatAnyone_{shot}_{safe_name(obj)}"
-            read = self._alpha_read(tag + "_alpha", pattern, plate, source)
-            read.setXYpos(x + (index + 1) * (source.screenWidth() + _GAP), y)
+        fresh: List[Tuple[object, object]] = []
+        made, upstream = [], source
+        for obj, pattern in alpha_patterns.items():
+            read = mine.get(f"{shot_id}|{obj}|alpha")
+            copy = mine.get(f"{shot_id}|{obj}|copy")
+            if read is None:
+                read = _tag(nuke.nodes.Read(name=f"MatAnyone_{shot}_{safe_name(obj)}_alpha",
+                                            label=f"MatAnyone alpha: {obj}"), f"{shot_id}|{obj}|alpha")
+            else:
+                read["reload"].execute()
+            _set_alpha_read(read, pattern, plate, source)
             channel = "rgba.alpha"
             if several:
                 layer = "ma_" + safe_name(obj)
                 channel = layer + ".a"
                 if layer not in nuke.layers():
                     nuke.Layer(layer, [channel])
-            copy = nuke.toNode(tag + "_copy") or nuke.nodes.Copy(name=tag + "_copy")
+            if copy is None:
+                copy = _tag(nuke.nodes.Copy(name=f"MatAnyone_{shot}_{safe_name(obj)}_copy",
+                                            label=f"alpha: {obj}"), f"{shot_id}|{obj}|copy")
+                fresh.append((read, copy))
             copy["from0"].setValue("rgba.alpha")
             copy["to0"].setValue(channel)
             copy.setInput(0, upstream)
             copy.setInput(1, read)
-            copy.setXYpos(x, y + source.screenHeight() + _GAP + index * (copy.screenHeight() + _GAP))
             upstream = copy
             made += [read, copy]
-        self._backdrop("MatAnyone_" + shot, made)
-        return made[1:]
+        if fresh:  # nodes the artist already placed stay where they are
+            _place(source, fresh, mine.get(f"{shot_id}||backdrop"), shot, shot_id)
+        return made
 
-    def _alpha_read(self, name: str, pattern: str, plate: PlateRef, source):
-        read = nuke.toNode(name)
-        fresh = read is None
-        if fresh:
-            read = nuke.nodes.Read(name=name)
-        read["file"].setValue(pattern.replace("\\", "/"))
-        for knob, value in (("first", plate.first), ("last", plate.last),
-                            ("origfirst", plate.first), ("origlast", plate.last)):
-            read[knob].setValue(int(value))
-        # Same frame mapping as the plate's Read, so alpha frame f sits on plate frame f.
-        read["frame_mode"].setValue(source["frame_mode"].value())
-        read["frame"].setValue(source["frame"].value())
-        read["raw"].setValue(True)  # alpha is coverage: no colour transform on read
-        if not fresh:
-            read["reload"].execute()
-        return read
 
-    def _backdrop(self, name: str, nodes) -> object:
-        pad, title = 30, 60
-        left = min(n.xpos() for n in nodes) - pad
-        top = min(n.ypos() for n in nodes) - pad - title
-        right = max(n.xpos() + n.screenWidth() for n in nodes) + pad
-        bottom = max(n.ypos() + n.screenHeight() for n in nodes) + pad
-        backdrop = nuke.toNode(name) or nuke.nodes.BackdropNode(name=name, note_font_size=24)
-        backdrop["label"].setValue(name.replace("MatAnyone_", "MatAnyone ", 1))
-        backdrop["xpos"].setValue(left)
-        backdrop["ypos"].setValue(top)
-        backdrop["bdwidth"].setValue(right - left)
-        backdrop["bdheight"].setValue(bottom - top)
-        return backdrop
+def _tag(node, ident: str):
+    knob = nuke.String_Knob(ID_KNOB, "MatAnyone id", ident)
+    knob.setFlag(nuke.INVISIBLE)
+    node.addKnob(knob)
+    return node
+
+
+def _tagged_nodes() -> Dict[str, object]:
+    found = {}
+    for node in nuke.allNodes():
+        knob = node.knob(ID_KNOB)
+        if knob is not None:
+            found[str(knob.value())] = node
+    return found
+
+
+def _set_alpha_read(read, pattern: str, plate: PlateRef, source) -> None:
+    read["file"].setValue(pattern.replace("\\", "/"))
+    for knob, value in (("first", plate.first), ("last", plate.last),
+                        ("origfirst", plate.first), ("origlast", plate.last)):
+        read[knob].setValue(int(value))
+    # Same frame mapping and out-of-range behaviour as the plate's Read, so alpha frame f sits on plate frame f.
+    for knob in ("frame_mode", "frame", "before", "after", "on_error"):
+        read[knob].setValue(source[knob].value())
+    read["raw"].setValue(True)  # alpha is coverage: no colour transform on read
+
+
+def _place(source, fresh, backdrop, shot: str, shot_id: str) -> None:
+    """Put new (alpha Read, Copy) pairs to the right of the Read and everything it feeds, in the
+    first place where they and their backdrop overlap no node, then a backdrop around them only."""
+    w, rh, ch = source.screenWidth(), source.screenHeight(), 18
+    row = rh + _GAP
+    width = 2 * w + _GAP + 2 * _PAD
+    height = len(fresh) * row + _PAD + _TITLE
+    others = [n for n in nuke.allNodes() if all(n is not r and n is not c for r, c in fresh)]
+    feeds = [source] + [n for n in source.dependent() if n not in [c for _, c in fresh]]
+    left = max(n.xpos() + n.screenWidth() for n in feeds) + _GAP
+    top = source.ypos() - _TITLE - _PAD
+    while any(_overlaps((left, top, width, height), n) for n in others):
+        left += w + _GAP
+    for i, (read, copy) in enumerate(fresh):
+        y = source.ypos() + i * row
+        copy.setXYpos(left + _PAD, y + (rh - ch) // 2)
+        read.setXYpos(left + _PAD + w + _GAP, y)
+    if backdrop is None:
+        backdrop = _tag(nuke.nodes.BackdropNode(name="MatAnyone_" + shot, label="MatAnyone " + shot,
+                                                note_font_size=24, tile_color=_BACKDROP_COLOUR),
+                        f"{shot_id}||backdrop")
+        backdrop.setXYpos(left, top)
+        backdrop["bdwidth"].setValue(width)
+        backdrop["bdheight"].setValue(height)
+
+
+def _overlaps(rect, node) -> bool:
+    x, y, w, h = rect
+    nx, ny = node.xpos(), node.ypos()
+    return nx < x + w and x < nx + node.screenWidth() and ny < y + h and y < ny + node.screenHeight()

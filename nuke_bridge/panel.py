@@ -27,21 +27,43 @@ def register() -> None:
 
 
 def open_panel():
-    """'Matte selected Read': dock the pane beside the Properties bin (or reuse the open one)
-    and load the selected Read into it; one message when the worker cannot start."""
+    """'Matte selected Read': dock the pane beside the Properties bin (or bring the open one
+    forward) and load the selected Read into it; one message when the worker cannot start.
+
+    Nuke's pattern for custom panels: `registerWidgetAsPanel(..., create=True).addToPane(pane)`
+    (restorePanel would add the panel itself, so it is not used here), with a floating panel
+    when no Properties pane is open (`getPaneFor` then gives None).
+    """
     problem = worker_problem()
     if problem:
         nuke.message(problem)
         return None
     widget = _live_widget()
     if widget is None:
-        panel = nukescripts.panels.restorePanel(PANEL_ID)
-        if panel is not None:
-            panel.addToPane(nuke.getPaneFor("Properties.1"))
+        panel = nukescripts.panels.registerWidgetAsPanel(WIDGET, PANEL_TITLE, PANEL_ID, True)
+        pane = nuke.getPaneFor("Properties.1")
+        if pane is not None:
+            panel.addToPane(pane)
+        else:
+            panel.show()
         widget = _live_widget()
-    if widget is not None:
-        widget.panel.controller.use_host_selection()
+    if widget is None:
+        nuke.message("MatAnyone: Nuke did not build the pane; see the Script Editor for why.")
+        return None
+    _bring_forward(widget)
+    widget.panel.controller.use_host_selection()
     return widget
+
+
+def _bring_forward(widget) -> None:
+    """Make the pane the visible tab of whatever stack or tab widget Nuke docked it in."""
+    from ui.qt import QtWidgets
+
+    child, parent = widget, widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, (QtWidgets.QStackedWidget, QtWidgets.QTabWidget)):
+            parent.setCurrentWidget(child)
+        child, parent = parent, parent.parentWidget()
 
 
 def _live_widget():
@@ -99,18 +121,44 @@ _WIDGETS = []  # the docked widgets, so menu commands can reach the live panel
 
 
 def make_widget():
-    """Called by Nuke (through registerWidgetAsPanel) to build the pane's widget."""
+    """Called by Nuke (through registerWidgetAsPanel) to build the pane's widget.
+
+    Closing the pane (Qt deletes the widget) stops the worker; closing the script cancels a
+    run and forgets its nodes; errors of the main-thread wiring show in the pane.
+    """
     from ui.qt import QtWidgets
 
     import ui
     from nuke_bridge.host import NukeHost
     from nuke_bridge.progress import NukeProgress
 
+    alive = [True]
     container = QtWidgets.QWidget()
     layout = QtWidgets.QVBoxLayout(container)
     layout.setContentsMargins(0, 0, 0, 0)
-    container.panel = ui.show_panel(parent=container, host=NukeHost())
+
+    def report(message):
+        if alive[0]:
+            container.panel.controller.error(message)
+        else:
+            nuke.message(message)
+    host = NukeHost(report=report)
+    container.panel = ui.show_panel(parent=container, host=host)
     layout.addWidget(container.panel)
     container.progress = NukeProgress(container.panel.controller)
+    controller = container.panel.controller
+
+    def script_closed():
+        host.script_closed()
+        if controller.running:
+            controller.cancel()
+            controller.error("The Nuke script was closed, so the run was cancelled (finished frames are kept).")
+
+    def destroyed(*_):
+        alive[0] = False
+        nuke.removeOnScriptClose(script_closed)
+        controller.close()
+    nuke.addOnScriptClose(script_closed)
+    container.destroyed.connect(destroyed)
     _WIDGETS.append(container)
     return container

@@ -25,6 +25,8 @@ class PlateRef:
     frame_offset: host frame = source frame + frame_offset (recorded in the shot file).
     label: how the host names it (node or clip name), for titles and backdrops.
     extra: host-specific identity (node name, timeline item id) the bridge needs back.
+    output_dir: the host's folder for this plate's outputs when the artist sets none (Nuke: beside
+        the script, since plate folders are often read-only), else None (beside the plate).
     """
 
     path: str
@@ -35,6 +37,7 @@ class PlateRef:
     frame_offset: int = 0
     label: str = ""
     extra: Dict[str, str] = field(default_factory=dict)
+    output_dir: Optional[str] = None
 
 
 class HostAdapter(Protocol):

@@ -16,13 +16,20 @@ def _forget(prefixes):
 
 
 @pytest.fixture
-def fake_nuke(monkeypatch):
-    """The fake `nuke` module, reset, with nuke_bridge imported fresh against it."""
+def fake_nuke(monkeypatch, tmp_path):
+    """The fake `nuke` module, reset, with nuke_bridge imported fresh against it; the script
+    is saved as <tmp>/comp/sh010_comp_v001.nk (mattes go beside it)."""
     monkeypatch.syspath_prepend(str(FAKES))
+    monkeypatch.delenv("OCIO", raising=False)
+    monkeypatch.delenv("MATANYONE_NUKE_OUTPUT", raising=False)
     _forget(("nuke_bridge",))
     import nuke
 
     nuke.fake_reset()
+    (tmp_path / "comp").mkdir()
+    nuke.root()["name"].setValue((tmp_path / "comp" / "sh010_comp_v001.nk").as_posix())
+    del nuke.calls[:]
+    del nuke.undo_history[:]
     yield nuke
     _forget(("nuke_bridge",))
 

@@ -29,10 +29,10 @@ class FakeClient:
                       "width": 96, "height": 64, "colourspace": params.get("colourspace")}, None)
 
     def cancel(self):
-        pass
+        self.calls.append(("cancel", {}))
 
     def close(self):
-        pass
+        self.calls.append(("close", {}))
 
 
 @pytest.fixture
@@ -68,10 +68,69 @@ def test_nuke_pane_loads_the_selected_read_into_the_real_panel(qtbot, fake_nuke,
     assert widget.panel.controller.plate.frame_offset == -1000
     import nukescripts
 
-    (docked,) = nukescripts.panels.shown
+    (docked,) = nukescripts.panels.shown  # added once (restorePanel would add it a second time)
     assert docked.pane == fake_nuke.getPaneFor("Properties.1") and docked.built is widget
     assert panel.open_panel() is widget  # a second 'Matte selected Read' reuses the pane
     assert len(nukescripts.panels.shown) == 1
+
+
+def test_nuke_pane_floats_when_no_properties_pane_is_open(qtbot, fake_nuke, fake_worker):
+    fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001, last=1003)
+    fake_nuke._panes.clear()  # getPaneFor("Properties.1") gives None, as in Nuke with that pane closed
+    from nuke_bridge import panel
+    import nukescripts
+
+    panel.register()
+    widget = panel.open_panel()
+    qtbot.addWidget(widget)
+    (docked,) = nukescripts.panels.shown
+    assert docked.floating and docked.built is widget
+
+
+def test_nuke_hidden_pane_tab_is_brought_forward(qtbot, fake_nuke, fake_worker):
+    from ui.qt import QtWidgets
+
+    fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001, last=1003)
+    from nuke_bridge import panel
+
+    panel.register()
+    widget = panel.open_panel()
+    tabs = QtWidgets.QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QtWidgets.QLabel("Properties"), "Properties")
+    tabs.addTab(widget, "MatAnyone")
+    tabs.setCurrentIndex(0)
+    assert panel.open_panel() is widget
+    assert tabs.currentWidget() is widget
+
+
+def test_nuke_closing_the_pane_stops_the_worker(qtbot, fake_nuke, fake_worker):
+    fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001, last=1003)
+    from nuke_bridge import panel
+
+    panel.register()
+    widget = panel.open_panel()
+    qtbot.waitUntil(lambda: bool(_calls("open_plate")), timeout=5000)
+    widget.deleteLater()  # what Nuke does with a closed pane's widget
+    qtbot.waitUntil(lambda: bool(_calls("close")), timeout=5000)
+    assert fake_nuke._script_close == []  # and its script-close callback is gone with it
+
+
+def test_nuke_closing_the_script_cancels_the_run(qtbot, fake_nuke, fake_worker):
+    fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001, last=1003)
+    from nuke_bridge import panel
+
+    panel.register()
+    widget = panel.open_panel()
+    qtbot.addWidget(widget)
+    controller = widget.panel.controller
+    qtbot.waitUntil(lambda: controller.plate is not None, timeout=5000)
+    errors = []
+    controller.subscribe(lambda event, payload: errors.append(payload) if event == "error" else None)
+    controller.running = True  # a run in flight
+    fake_nuke.fake_script_close()
+    qtbot.waitUntil(lambda: bool(_calls("cancel")), timeout=5000)
+    assert errors and "script was closed" in errors[-1]["message"]
 
 
 def test_nuke_finished_run_is_wired_back_on_the_main_thread(qtbot, fake_nuke, fake_worker, tmp_path):

@@ -41,18 +41,6 @@ def test_menu_registers_the_pane_and_builds_no_qt(fake_nuke, monkeypatch):
     assert {m for m in sys.modules if m.startswith(("PySide", "Qt"))} == qt_before
 
 
-def test_init_puts_the_package_root_on_sys_path(fake_nuke, monkeypatch, tmp_path):
-    from pathlib import Path
-
-    bridge = Path(__file__).resolve().parents[2] / "nuke_bridge"
-    root = str(bridge.parent)
-    monkeypatch.setattr(sys, "path", [p for p in sys.path if os.path.abspath(p or ".") != root])
-    fake_nuke._plugin_path[:] = [str(bridge)]
-    code = compile((bridge / "init.py").read_text(), "init.py", "exec")
-    exec(code, {"__name__": "__main__"})  # as Nuke may run it: no __file__
-    assert sys.path[0] == root
-
-
 def test_open_panel_without_worker_python_says_one_line(fake_nuke, monkeypatch, tmp_path):
     monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", str(tmp_path / "missing" / "python"))
     from nuke_bridge import panel
@@ -69,9 +57,10 @@ def test_plate_from_selected_read(fake_nuke):
     from nuke_bridge.host import NukeHost
 
     plate = NukeHost().selected_plate()
-    assert plate == PlateRef(path="/shots/sh010/plate/sh010.%04d.exr", first=1001, last=1100,
-                             colourspace="Linear Rec.709 (sRGB)", ocio_config=None, frame_offset=0,
-                             label="Plate", extra={"node": "Plate"})
+    assert (plate.path, plate.first, plate.last, plate.frame_offset, plate.label) == (
+        "/shots/sh010/plate/sh010.%04d.exr", 1001, 1100, 0, "Plate")
+    # no config file named by Nuke here: the nuke-default name is mapped to the built-in config's
+    assert (plate.colourspace, plate.ocio_config) == ("Linear Rec.709 (sRGB)", None)
 
 
 def test_hash_pattern_and_trimmed_range(fake_nuke):
@@ -130,61 +119,6 @@ def test_read_inside_a_group_is_refused_in_one_line(fake_nuke):
         NukeHost().selected_plate()
 
 
-def test_ocio_custom_config_passes_names_through(fake_nuke, monkeypatch):
-    root = fake_nuke.root()
-    root["colorManagement"].setValue("OCIO")
-    root["OCIO_config"].setValue("custom")
-    monkeypatch.setenv("SHOW_ROOT", "/show")
-    root["customOCIOConfigPath"].setValue("$SHOW_ROOT/ocio/config.ocio")
-    _read(fake_nuke, colorspace="default (ACES - ACEScg)")
-    from nuke_bridge.host import NukeHost
-
-    plate = NukeHost().selected_plate()
-    assert (plate.colourspace, plate.ocio_config) == ("ACES - ACEScg", "/show/ocio/config.ocio")
-
-
-def test_ocio_env_wins_and_nuke_builtin_configs_map_to_ocio_uris(fake_nuke, monkeypatch):
-    root = fake_nuke.root()
-    root["colorManagement"].setValue("OCIO")
-    root["OCIO_config"].setValue("fn-nuke_cg-config-v1.0.0_aces-v1.3_ocio-v2.1")
-    _read(fake_nuke, colorspace="sRGB - Texture")
-    from nuke_bridge.host import NukeHost
-
-    plate = NukeHost().selected_plate()
-    assert plate.ocio_config == "ocio://cg-config-v1.0.0_aces-v1.3_ocio-v2.1"
-    assert plate.colourspace == "sRGB - Texture"
-    monkeypatch.setenv("OCIO", "/studio/config.ocio")
-    assert NukeHost().selected_plate().ocio_config == "/studio/config.ocio"
-
-
-def test_nuke_default_names_exist_in_ocio_builtin_config(fake_nuke):
-    PyOpenColorIO = pytest.importorskip("PyOpenColorIO")
-    from nuke_bridge.host import NUKE_DEFAULT_TO_OCIO
-
-    config = PyOpenColorIO.Config.CreateFromFile("ocio://studio-config-latest")
-    for nuke_name, ocio_name in NUKE_DEFAULT_TO_OCIO.items():
-        assert config.getColorSpace(ocio_name) is not None, (nuke_name, ocio_name)
-    # and the ACES 1.x names Nuke's aces_1.2 config uses resolve there as aliases
-    assert config.getColorSpace("ACES - ACEScg").getName() == "ACEScg"
-
-
-def test_ocio_mode_with_nuke_default_config_maps_names(fake_nuke):
-    fake_nuke.root()["colorManagement"].setValue("OCIO")
-    _read(fake_nuke, colorspace="default (sRGB)")
-    from nuke_bridge.host import NukeHost
-
-    plate = NukeHost().selected_plate()
-    assert (plate.colourspace, plate.ocio_config) == ("sRGB Encoded Rec.709 (sRGB)", None)
-
-
-def test_proxy_mode_reads_the_full_resolution_file(fake_nuke):
-    fake_nuke.root()["proxy"].setValue(True)
-    _read(fake_nuke, proxy="/shots/sh010/proxy/sh010.%04d.jpg")
-    from nuke_bridge.host import NukeHost
-
-    assert NukeHost().selected_plate().path == "/shots/sh010/plate/sh010.%04d.exr"
-
-
 def test_frame_range_and_current_frame(fake_nuke):
     fake_nuke.root()["first_frame"].setValue(1001)
     fake_nuke.root()["last_frame"].setValue(1100)
@@ -206,7 +140,7 @@ def test_render_mask_uses_a_temporary_write(fake_nuke, tmp_path):
     assert path == str(tmp_path / "Roto_hero_mask.1010.exr").replace("\\", "/")
     (write_name,), = fake_nuke.fake_calls("nodes.Write")
     (render,) = fake_nuke.fake_calls("execute_render")
-    assert render == (write_name, 1010, 1010, path, "Roto_hero")
+    assert render == (write_name, 1010, 1010, path, "Roto_hero", 1.0)
     assert fake_nuke.fake_calls("delete") == [(write_name,)]
     assert fake_nuke.toNode(write_name) is None
 
@@ -226,13 +160,19 @@ def test_render_mask_removes_the_write_when_the_render_fails(fake_nuke, monkeypa
 
 # ---- bring back ---------------------------------------------------------------------------
 
-def _bring_back(nuke, patterns, shot="/shots/sh010/matte/sh010.matanyone.json"):
+def _bring_back(nuke, patterns, shot="/shots/sh010/matte/sh010.matanyone.json", host=None):
     from nuke_bridge.host import NukeHost
 
-    host = NukeHost()
+    host = host or NukeHost()
     plate = host.selected_plate()
     host.bring_back(patterns, plate, shot)
-    return plate
+    return host, plate
+
+
+def _mine(nuke, role):
+    """The nodes the bridge made with `role` (alpha, copy, backdrop), found by their hidden id knob."""
+    return [n for n in nuke.allNodes() if n.knob("matanyone_id") is not None
+            and n.knob("matanyone_id").value().endswith("|" + role)]
 
 
 def test_bring_back_runs_on_the_main_thread_and_wires_read_and_copy(fake_nuke):
@@ -243,22 +183,20 @@ def test_bring_back_runs_on_the_main_thread_and_wires_read_and_copy(fake_nuke):
     assert fake_nuke.fake_calls("nodes.Read") == []
     fake_nuke.fake_run_main_thread()
 
-    read = fake_nuke.toNode("MatAnyone_sh010_hero_alpha")
-    copy = fake_nuke.toNode("MatAnyone_sh010_hero_copy")
+    (read,), (copy,), (backdrop,) = _mine(fake_nuke, "alpha"), _mine(fake_nuke, "copy"), _mine(fake_nuke, "backdrop")
     source = fake_nuke.toNode("Plate")
+    assert read.name() == "MatAnyone_sh010_hero_alpha" and copy.name() == "MatAnyone_sh010_hero_copy"
     assert read["file"].value() == "/shots/sh010/matte/sh010_hero.####.exr"
     assert [read[k].value() for k in ("first", "last", "origfirst", "origlast")] == [1001, 1100, 1001, 1100]
     assert (read["frame_mode"].value(), read["frame"].value()) == ("start at", "1")
     assert read["raw"].value() is True
+    assert read.knob("matanyone_id").getFlag(fake_nuke.INVISIBLE)  # the id is hidden from the artist
     assert copy.input(0) is source and copy.input(1) is read
     assert (copy["from0"].value(), copy["to0"].value()) == ("rgba.alpha", "rgba.alpha")
-    # beside the source, inside a backdrop named after the shot that holds all three
-    assert read.ypos() == source.ypos() and read.xpos() > source.xpos()
-    backdrop = fake_nuke.toNode("MatAnyone_sh010")
     assert backdrop["label"].value() == "MatAnyone sh010"
-    bx, by = backdrop["xpos"].value(), backdrop["ypos"].value()
+    bx, by = backdrop.xpos(), backdrop.ypos()
     bw, bh = backdrop["bdwidth"].value(), backdrop["bdheight"].value()
-    for node in (source, read, copy):
+    for node in (read, copy):
         assert bx <= node.xpos() and node.xpos() + node.screenWidth() <= bx + bw
         assert by <= node.ypos() and node.ypos() + node.screenHeight() <= by + bh
 
@@ -274,8 +212,9 @@ def test_rerun_updates_and_reloads_instead_of_stacking(fake_nuke):
     _bring_back(fake_nuke, {"hero": "/m/v2/sh010_hero.####.exr"})
     fake_nuke.fake_run_main_thread()
     assert len(fake_nuke._nodes) == count
-    assert fake_nuke.toNode("MatAnyone_sh010_hero_alpha")["file"].value() == "/m/v2/sh010_hero.####.exr"
-    assert fake_nuke.fake_calls("execute") == [("MatAnyone_sh010_hero_alpha", "reload")]
+    (read,) = _mine(fake_nuke, "alpha")
+    assert read["file"].value() == "/m/v2/sh010_hero.####.exr"
+    assert fake_nuke.fake_calls("execute") == [(read.name(), "reload")]
     assert [c for c in fake_nuke.calls if c[0].startswith("nodes.")] == []
 
 
@@ -304,11 +243,8 @@ def test_wiring_is_one_undo_step(fake_nuke):
     _read(fake_nuke)
     _bring_back(fake_nuke, {"hero": "/m/sh010_hero.####.exr", "bike": "/m/sh010_bike.####.exr"})
     fake_nuke.fake_run_main_thread()
-    names = [c[0] for c in fake_nuke.calls]
-    assert names.count("Undo.begin") == 1 and names.count("Undo.end") == 1
-    first_node = min(i for i, n in enumerate(names) if n.startswith("nodes."))
-    last_change = max(i for i, n in enumerate(names) if n in ("setValue", "setInput", "Layer"))
-    assert names.index("Undo.begin") < first_node and last_change < names.index("Undo.end")
+    assert len(fake_nuke.undo_history) == 1  # every node, knob and wire of the run: one Ctrl+Z
+    assert any(change[0] == "create" for change in fake_nuke.undo_history[0])
     assert fake_nuke.fake_calls("Undo.begin") == [("MatAnyone: sh010",)]
 
 

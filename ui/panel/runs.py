@@ -21,7 +21,12 @@ class RunsMixin:
     def output_pattern(self) -> str:
         if self.run_settings.output_path:
             return self.run_settings.output_path
-        return shotdoc.default_output_pattern(self.plate.path) if self.plate else ""
+        if self.plate is None:
+            return ""
+        ref = self.plate_ref  # the host's folder for this plate, when it names one
+        if ref is not None and ref.output_dir and ref.path == self.plate.path:
+            return os.path.join(ref.output_dir, "matte", shotdoc.plate_stem(self.plate.path) + "_{object}.####.exr")
+        return shotdoc.default_output_pattern(self.plate.path)
 
     def default_shot_path(self) -> str:
         return shotdoc.default_shot_path(self.plate.path, self.output_pattern())

@@ -166,7 +166,9 @@ class Panel(QtWidgets.QWidget):
         super().__init__(parent)
         self.setObjectName("MatAnyonePanel")
         self.setWindowTitle("MatAnyone")
-        self.poster = Poster(self)
+        # No parent: worker threads may still post after a host deletes the panel (Nuke closing
+        # its pane), and a signal emitted on a deleted QObject crashes the host.
+        self.poster = Poster()
         self.controller = controller or PanelController(
             QtMaskOps(), load_frame_image, host=host, post=self.poster.post, client_factory=client_factory)
         self.host = self.controller.host
