@@ -28,9 +28,6 @@ from typing import Any, Callable, Dict, Optional
 from plugin import errors, protocol, settings
 
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_ERROR_KINDS = {name: getattr(errors, name) for name in (
-    "UserError", "PlateError", "ColorError", "OutputError", "WeightsError", "ShotFileError",
-    "MaskError", "WorkerError")}
 
 Callback = Callable[[Any, Optional[BaseException]], None]
 
@@ -329,8 +326,7 @@ def _error_from(err: Any, method: str) -> BaseException:
     code = err.get("code")
     data = err.get("data") or {}
     if code == protocol.USER_ERROR:
-        cls = _ERROR_KINDS.get(str(data.get("kind") or ""), errors.UserError)
-        return cls(message)
+        return errors.from_kind(data.get("kind"), message)
     if code == protocol.CANCELLED:
         return errors.UserError(message)
     if code == protocol.VERSION_MISMATCH:

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Optional
 
 from plugin import protocol
-from plugin.errors import is_user_error
+from plugin.errors import is_user_error, kind_of
 
 log = logging.getLogger("matanyone.worker")
 
@@ -30,7 +30,7 @@ FRAME_CACHE_BYTES = 1 << 30  # decoded float frames kept for scrubbing
 KEEP_FILES = 8               # temp frame/mask files kept per kind (the UI reads the latest)
 
 
-class _Request(Exception):
+class _RequestError(Exception):
     """An error answered with a specific protocol code."""
 
     def __init__(self, code: int, message: str):
@@ -148,11 +148,11 @@ class Worker:
     def _answer(self, msg_id, fn: Callable[[], Any]) -> None:
         try:
             value = fn()
-        except _Request as err:
+        except _RequestError as err:
             self.send(protocol.error(msg_id, err.code, str(err)))
         except BaseException as err:  # noqa: BLE001 - every error becomes one JSON-RPC error
             if is_user_error(err):
-                self.send(protocol.error(msg_id, protocol.USER_ERROR, str(err), kind=_kind(err)))
+                self.send(protocol.error(msg_id, protocol.USER_ERROR, str(err), kind=kind_of(err)))
             else:
                 self._internal(msg_id, err)
         else:
@@ -170,7 +170,7 @@ class Worker:
         version = params.get("protocol")
         if version != protocol.PROTOCOL_VERSION:
             self.refused = True
-            raise _Request(protocol.VERSION_MISMATCH,
+            raise _RequestError(protocol.VERSION_MISMATCH,
                            protocol.version_mismatch_message(version, protocol.PROTOCOL_VERSION))
         self.greeted = True
         info = {"protocol": protocol.PROTOCOL_VERSION, "pid": os.getpid(),
@@ -224,7 +224,7 @@ class Worker:
     def _plate_frame(self, frame: int):
         plate = self.plate
         if plate is None:
-            raise _Request(protocol.NOT_READY, "no plate is open: call open_plate first")
+            raise _RequestError(protocol.NOT_READY, "no plate is open: call open_plate first")
         key = (self.plate_path, frame)
         image = self.cache.get(key)
         if image is None:
@@ -234,7 +234,7 @@ class Worker:
 
     def _read_frame_unless_superseded(self, seq: int, params) -> Dict[str, Any]:
         if seq != self._latest_frame_request:
-            raise _Request(protocol.CANCELLED, "superseded by a newer read_frame")
+            raise _RequestError(protocol.CANCELLED, "superseded by a newer read_frame")
         return self.do_read_frame(params)
 
     def do_read_frame(self, params) -> Dict[str, Any]:
@@ -297,7 +297,7 @@ class Worker:
     def do_sam_mask(self, params) -> Dict[str, Any]:
         from plugin import masks
         if self._sam is None:
-            raise _Request(protocol.NOT_READY, "no frame is embedded for SAM: call sam_embed first")
+            raise _RequestError(protocol.NOT_READY, "no frame is embedded for SAM: call sam_embed first")
         handle = _param(params, "handle", str)
         box = params.get("box")
         res = self._sam.mask(handle, [tuple(p) for p in params.get("points_pos") or ()],
@@ -414,23 +414,11 @@ class Worker:
 
 def _param(params: Dict[str, Any], name: str, kind):
     if name not in params or params[name] is None:
-        raise _Request(protocol.INVALID_PARAMS, f"missing parameter {name!r}")
+        raise _RequestError(protocol.INVALID_PARAMS, f"missing parameter {name!r}")
     try:
         return kind(params[name])
     except (TypeError, ValueError):
-        raise _Request(protocol.INVALID_PARAMS, f"parameter {name!r} must be {kind.__name__}") from None
-
-
-_KINDS = ("PlateError", "ColorError", "OutputError", "WeightsError", "ShotFileError", "MaskError",
-          "WorkerError")
-
-
-def _kind(err: BaseException) -> str:
-    """The plugin.errors class the client re-raises (the engine's WeightsError maps to ours)."""
-    for cls in type(err).__mro__:
-        if cls.__name__ in _KINDS:
-            return cls.__name__
-    return "UserError"
+        raise _RequestError(protocol.INVALID_PARAMS, f"parameter {name!r} must be {kind.__name__}") from None
 
 
 def _device_in_use() -> str:

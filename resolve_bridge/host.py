@@ -15,10 +15,7 @@ from resolve_bridge.media import (frame_paths, frame_rate, is_sequence, matte_ma
                                   sequence_pattern, source_range, timecode_to_frames)
 from ui.host import PlateRef
 
-try:
-    from plugin.errors import OutputError, PlateError, UserError
-except ImportError:  # pragma: no cover - only when a studio copies resolve_bridge alone
-    OutputError = PlateError = UserError = ValueError  # type: ignore
+from plugin.errors import OutputError, PlateError, UserError
 
 MATTE_MODES = ("clip", "timeline", "bin")  # clip matte | timeline matte | media pool clip
 MATTE_FORMATS = ("exr", "prores4444")      # the EXR sequence itself | a ProRes 4444 movie of it

@@ -7,10 +7,7 @@ import os
 import re
 from typing import List, Optional, Tuple
 
-try:
-    from plugin.errors import PlateError, UserError
-except ImportError:  # pragma: no cover - only when a studio copies resolve_bridge alone
-    PlateError = UserError = ValueError  # type: ignore
+from plugin.errors import PlateError, UserError
 
 _BRACKETS = re.compile(r"^(?P<head>.*?)\[(?P<first>\d+)-(?P<last>\d+)\](?P<tail>[^\[\]]*)$")
 _TOKEN = re.compile(r"(#+|%0?\d*d)")

@@ -8,16 +8,15 @@ from __future__ import annotations
 import os
 from typing import Optional, Tuple
 
+from plugin.errors import MaskError
 from ui.qt import QtCore, QtGui
 
 GREY = QtGui.QImage.Format_Grayscale8
 Rect = Tuple[int, int, int, int]
 
 
-class MaskFileError(Exception):
+class MaskFileError(MaskError):
     """A mask file that cannot be used; `str()` is one line naming it and the fix."""
-
-    user_error = True
 
 
 def tight_bytes(image: QtGui.QImage) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import List, Optional, Tuple
 
+from plugin.errors import MaskError
 from ui.qt import QtCore, QtGui
 
 from ui.panel.maskimage import from_bytes, tight_bytes
@@ -15,10 +16,8 @@ TOOLS = ("brush", "eraser", "fill", "sam", "box")
 _BINARY = bytes(0 if i < 128 else 1 for i in range(256))
 
 
-class HoleError(Exception):
+class HoleError(MaskError):
     """Fill hole clicked on something that is not a hole; one line saying what to do."""
-
-    user_error = True
 
 
 class Stroke:

@@ -11,14 +11,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from plugin.errors import ShotFileError
+
 SHOT_VERSION = 1
 _HASHES = re.compile(r"#+|%0?\d*d|@+")
-
-
-class ShotFileError(Exception):
-    """A shot file that cannot be read; `str()` is one line naming the file and the fix."""
-
-    user_error = True
 
 
 @dataclass
