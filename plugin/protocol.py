@@ -5,7 +5,7 @@ own Python. Frames and masks travel as files whose paths are in the messages, ne
 JSON arrays.
 
 Requests (client -> worker): `hello` first, then open_plate, read_frame, sam_embed,
-sam_mask, read_mask, run_shot, cancel, weights_status, weights_get, shutdown.
+sam_mask, read_mask, read_alpha, run_shot, cancel, weights_status, weights_get, shutdown.
 Notifications (worker -> client): progress, frame_done, download_progress, log.
 """
 from __future__ import annotations
@@ -34,12 +34,15 @@ READ_FRAME = "read_frame"
 SAM_EMBED = "sam_embed"
 SAM_MASK = "sam_mask"
 READ_MASK = "read_mask"   # {path, width?, height?} -> {mask_path (8-bit PNG), width, height}
+# {frame, paths: {key: output pattern}, downscale?} -> {frame, alphas: {key: {path (raw 8-bit grey),
+# width, height} or null when that frame has no alpha file}}: the written matte, for the viewer.
+READ_ALPHA = "read_alpha"
 RUN_SHOT = "run_shot"
 CANCEL = "cancel"
 WEIGHTS_STATUS = "weights_status"
 WEIGHTS_GET = "weights_get"
 SHUTDOWN = "shutdown"
-METHODS = (HELLO, OPEN_PLATE, READ_FRAME, SAM_EMBED, SAM_MASK, READ_MASK, RUN_SHOT, CANCEL,
+METHODS = (HELLO, OPEN_PLATE, READ_FRAME, SAM_EMBED, SAM_MASK, READ_MASK, READ_ALPHA, RUN_SHOT, CANCEL,
            WEIGHTS_STATUS, WEIGHTS_GET, SHUTDOWN)
 
 # Notifications.

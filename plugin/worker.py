@@ -320,6 +320,40 @@ class Worker:
         masks.write_png(out, mask)
         return {"mask_path": out, "width": w, "height": h}
 
+    def do_read_alpha(self, params) -> Dict[str, Any]:
+        """The written alpha of one frame per output pattern, as raw 8-bit grey for the viewer.
+
+        A frame with no file yet is `null` (the panel says "no alpha for this frame"), not an error.
+        """
+        import numpy as np
+        from plugin import framepattern, masks
+        frame = _param(params, "frame", int)
+        downscale = max(1, int(params.get("downscale") or 1))
+        patterns = params.get("paths")
+        if not isinstance(patterns, dict):
+            raise _Request(protocol.INVALID_PARAMS, "parameter 'paths' must be an object {key: output pattern}")
+        alphas: Dict[str, Any] = {}
+        for key, pattern in patterns.items():
+            try:
+                path = framepattern.parse(str(pattern)).path(frame)
+            except ValueError as err:
+                raise _Request(protocol.INVALID_PARAMS, str(err)) from None
+            if not os.path.isfile(path):
+                alphas[str(key)] = None
+                continue
+            alpha = masks.read_mask(path)
+            if downscale > 1:
+                alpha = alpha[::downscale, ::downscale]
+            if alpha.dtype != np.uint8:
+                alpha = np.round(np.clip(alpha, 0.0, 1.0) * 255.0).astype(np.uint8)  # display only
+            h, w = alpha.shape[:2]
+            out = self._temp_file(f"alpha{len(alphas)}", f"alpha.{frame}.{len(alphas)}.grey")  # kept per object
+            with open(out + ".tmp", "wb") as f:
+                f.write(np.ascontiguousarray(alpha).tobytes())
+            os.replace(out + ".tmp", out)
+            alphas[str(key)] = {"path": out, "width": w, "height": h, "source": path}
+        return {"frame": frame, "alphas": alphas}
+
     def do_weights_status(self, params) -> Dict[str, Any]:
         from matanyone_engine import weights
         from plugin import settings

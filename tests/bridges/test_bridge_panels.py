@@ -143,7 +143,7 @@ def test_nuke_finished_run_is_wired_back_on_the_main_thread(qtbot, fake_nuke, fa
     controller = widget.panel.controller
     qtbot.waitUntil(lambda: controller.plate is not None, timeout=5000)
     controller.shot_path = str(tmp_path / "sh010.matanyone.json")
-    controller._finish("finished", {"outputs": {"hero": "matte/sh010_hero.####.exr"}})
+    controller.runs.finish("finished", {"outputs": {"hero": "matte/sh010_hero.####.exr"}})
     assert fake_nuke.toNode("MatAnyone_sh010_hero_alpha") is None  # queued for Nuke's main thread
     fake_nuke.fake_run_main_thread()
     read = fake_nuke.toNode("MatAnyone_sh010_hero_alpha")

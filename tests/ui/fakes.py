@@ -34,6 +34,7 @@ class FakeWorkerClient:
         self.started = False
         self.closed = False
         self.cancelled = threading.Event()
+        self.written = {}                  # frame -> the alpha (Grayscale8) a run "wrote" for it
         self._dir = tempfile.mkdtemp(prefix="fake-worker-")
         self._queue = queue.Queue()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -119,6 +120,23 @@ class FakeWorkerClient:
         return {"path": path, "width": w, "height": h, "format": "rgba8", "frame": frame,
                 "displays": self.displays}
 
+    def _m_read_alpha(self, frame, paths, downscale=1):
+        """As plugin.worker's read_alpha: raw 8-bit alpha per key, None where the frame has none."""
+        alphas = {}
+        for key in paths:
+            image = self.written.get(frame)
+            if image is None:
+                alphas[key] = None
+                continue
+            w, h = image.width() // downscale, image.height() // downscale
+            image = image.scaled(w, h)
+            path = os.path.join(self._dir, f"alpha.{frame}.{key}.grey")
+            from ui.panel.maskimage import tight_bytes
+            with open(path, "wb") as fh:
+                fh.write(tight_bytes(image))
+            alphas[key] = {"path": path, "width": w, "height": h}
+        return {"frame": frame, "alphas": alphas}
+
     def _m_sam_embed(self, frame, **_kw):
         return {"handle": f"embed-{frame}"}
 
@@ -168,6 +186,7 @@ class FakeWorkerClient:
                 painter.end()
             path = os.path.join(self._dir, f"preview.{frame}.png")
             preview.save(path)
+            self.written[frame] = preview
             elapsed = time.monotonic() - start
             if self.on_notification:
                 self.on_notification("progress", {"frame": frame, "done": i, "total": total,

@@ -50,7 +50,7 @@ def test_frames_are_source_numbers_and_decoded_off_the_ui_thread(panel, qtbot):
     assert QtGui.QColor(panel.viewer.image.pixel(0, 0)).red() == 1007 % 256
     assert panel.frame_box.value() == 1007
     # neighbours are prefetched, so the next frame is shown from the cache at once
-    qtbot.waitUntil(lambda: c.frames.get(1008) is not None, timeout=5000)
+    qtbot.waitUntil(lambda: c.frame_cache.get(1008) is not None, timeout=5000)
     c.step_frame(1)
     assert panel.viewer.image_frame == 1008
     assert panel.display.count() == 1 and panel.display.currentText() == "sRGB"

@@ -1,39 +1,43 @@
-"""The panel's controller: the shot being edited, its objects and keyframe masks, undo/redo,
-and every call to the worker. Imports no Qt (STYLE.md 13): pixels are opaque objects made and
-changed by an injected `MaskOps` (see `ui.panel.maskimage`), and results coming back on the
-worker client's threads are handed to the UI thread through an injected `post(fn)`.
+"""The panel's controller: the shot being edited and every call to the worker. Imports no Qt
+(STYLE.md 13): pixels are opaque objects made and changed by an injected `MaskOps` (see
+`ui.panel.maskimage`), and results coming back on the worker client's threads are handed to
+the UI thread through an injected `post(fn)`.
 
-Split by concern: this module (events, worker calls, plate, viewing, objects), `edits.py`
-(strokes, undo/redo, import), `samclicks.py` (SAM clicks) and `runs.py` (shot file, run, cancel).
+It owns the worker connection, the plate, viewing and the objects, and composes parts that
+own their own state: `edits` (mask edits and undo, `edits.py`), `sam` (SAM clicks,
+`samclicks.py`), `runs` (shot file, run, progress, `runs.py`) and `alphas` (the written matte
+read back through the worker, `alphas.py`). Parts reach each other only through this object's
+public methods.
 
-Widgets subscribe with `controller.subscribe(fn)`; `fn(event, payload)` runs on the UI thread.
-Events: plate, displays, frame, current_frame, objects, selection, mask, keyframes, undo, progress,
-preview, run_state, run_settings, error, status, sam_busy, shot_saved, shot_loaded, frame_done.
+Widgets subscribe with `controller.subscribe(fn)`; `fn(event, payload)` runs on the UI thread
+with an `Event` (`ui.panel.events`).
 """
 from __future__ import annotations
 
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
-from ui.panel.edits import MaskEditsMixin
-from ui.panel.framecache import FrameCache, PreviewCache
-from ui.panel.model import PALETTE, Edit, MattedObject, PlateInfo, SamState  # noqa: F401 - re-exported
-from ui.panel.runs import RunsMixin, _quietly, _split_callback
-from ui.panel.samclicks import SamClicksMixin
+from ui.panel.alphas import WrittenAlphas
+from ui.panel.edits import MaskEdits
+from ui.panel.events import Event
+from ui.panel.framecache import FrameCache
+from ui.panel.model import PALETTE, MattedObject, PlateInfo, SamState  # noqa: F401 - re-exported
+from ui.panel.runs import Runs, quietly, split_callback
+from ui.panel.samclicks import SamClicks
 from ui.panel.shotdoc import RunSettings
 
 
-class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
+class PanelController:
     """Everything the panel does that is not drawing. See the module docstring."""
 
     def __init__(self, mask_ops, load_image: Callable, host=None, post: Optional[Callable] = None,
                  client_factory: Optional[Callable] = None, run_settings: Optional[RunSettings] = None):
         self.masks = mask_ops
-        self._load_image = load_image      # (path, width, height, fmt) -> image; runs off the UI thread
+        self.load_image = load_image      # (path, width, height, fmt) -> image; runs off the UI thread
         self.host = host
-        self._post = post or (lambda fn: fn())
+        self.post = post or (lambda fn: fn())
         self._client_factory = client_factory
         self._client = None
         self._hello: Optional[dict] = None
@@ -55,34 +59,35 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
         self.objects: List[MattedObject] = []
         self.selected_id: Optional[int] = None
         self._next_id = 1
-        self._undo: List[Edit] = []
-        self._redo: List[Edit] = []
-        self._sam: Dict[Tuple[int, int], SamState] = {}
-        self._sam_handles: Dict[int, str] = {}
-        self._sam_seq = 0
         self.sam_model: Optional[str] = None  # SAM checkpoint name for the worker; None: its default (tiny)
+        self.show_alpha = False               # the viewer shows the written matte: read it with each frame
+        self.all_objects = False              # the matte views show every object, not only the selected one
+        self.correction_from = "alpha"        # a new keyframe starts from: "alpha" | "keyframe" | "empty"
+        self.correction_threshold = 0.5       # alpha at or above this is inside a correction's start mask
+        self.onion_skin = True                # outlines of the selected object's neighbouring keyframes
         # One frame asked at a time: the worker drops a waiting read_frame when a newer one
         # arrives, so a second request in flight would only cancel the first.
-        self.frames = FrameCache(self._fetch_frame, self._frame_ready, max_in_flight=1, prefetch=2)
-        self.previews = PreviewCache()
-        self.running = False
-        self._cancel_requested = False
-        self.last_outputs: Dict[str, str] = {}
-        self.last_progress: dict = {}
+        self.frame_cache = FrameCache(self._fetch_frame, self._frame_ready, max_in_flight=1, prefetch=2)
+        self.edits = MaskEdits(self)
+        self.sam = SamClicks(self)
+        self.runs = Runs(self)
+        self.alphas = WrittenAlphas(self)
 
     # ----------------------------------------------------------------- events
     def subscribe(self, fn: Callable) -> None:
         self._listeners.append(fn)
 
-    def _emit(self, event: str, payload=None) -> None:
+    def emit(self, event: Event, payload=None) -> None:
+        if not isinstance(event, Event):
+            raise TypeError(f"{event!r} is not an Event (ui.panel.events)")
         for fn in list(self._listeners):
             fn(event, payload)
 
     def error(self, message: str, details: str = "") -> None:
         """Show one sentence (and optional details) in the panel."""
-        self._emit("error", {"message": " ".join(str(message).split()), "details": details})
+        self.emit(Event.ERROR, {"message": " ".join(str(message).split()), "details": details})
 
-    def _error_from(self, err: BaseException, what: str) -> None:
+    def error_from(self, err: BaseException, what: str) -> None:
         text = " ".join(str(err).split()) or f"{what} failed ({type(err).__name__})"
         details = getattr(err, "details", None) or f"While {what}: {type(err).__name__}: {err}"
         self.error(text, str(details))
@@ -94,9 +99,9 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
         from plugin.client import WorkerClient  # stdlib-only module, safe in a host's Python
         return WorkerClient(on_notification=self._on_notification)
 
-    def _call(self, method: str, params: dict, on_result: Callable, on_error: Optional[Callable] = None) -> None:
+    def call(self, method: str, params: dict, on_result: Callable, on_error: Optional[Callable] = None) -> None:
         """Ask the worker without blocking; `on_result`/`on_error` run on the UI thread."""
-        on_error = on_error or (lambda err: self._error_from(err, method))
+        on_error = on_error or (lambda err: self.error_from(err, method))
         if self._closed:
             return
         if self._hello is None:
@@ -107,35 +112,46 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
 
     def _send(self, method, params, on_result, on_error) -> None:
         def callback(*args):
-            result, err = _split_callback(args)
+            result, err = split_callback(args)
             if err is not None:
-                self._post(lambda: on_error(err))
+                self.post(lambda: on_error(err))
             else:
-                self._post(lambda: on_result(result))
+                self.post(lambda: on_result(result))
         try:
             self._client.call_async(method, params, callback)
         except Exception as err:  # noqa: BLE001 - a dead worker becomes one line in the panel
             on_error(err)
 
+    def cancel_worker_job(self) -> None:
+        """Ask the worker to stop its run (off the UI thread: the pipe may block)."""
+        client = self._client
+        if client is None:
+            return
+        cancel = getattr(client, "cancel", None)
+        if callable(cancel):
+            threading.Thread(target=quietly(cancel), name="panel-cancel", daemon=True).start()
+        else:
+            self.call("cancel", {}, lambda _r: None, lambda _e: None)
+
     def _start_worker(self) -> None:
         if self._starting:
             return
         self._starting = True
-        self._emit("status", "Starting the worker…")
+        self.emit(Event.STATUS, "Starting the worker…")
 
         def start():
             try:
                 client = self._client or self._make_client()
                 hello = client.start()
             except Exception as err:  # noqa: BLE001
-                self._post(lambda e=err: self._worker_failed(e))
+                self.post(lambda e=err: self._worker_failed(e))
                 return
-            self._post(lambda: self._worker_ready(client, hello))
+            self.post(lambda: self._worker_ready(client, hello))
         threading.Thread(target=start, name="panel-worker-start", daemon=True).start()
 
     def _worker_ready(self, client, hello) -> None:
         self._client, self._hello, self._starting = client, dict(hello or {}), False
-        self._emit("status", "Worker ready ({})".format(self._hello.get("device", "device unknown")))
+        self.emit(Event.STATUS, "Worker ready ({})".format(self._hello.get("device", "device unknown")))
         pending, self._pending = self._pending, []
         for method, params, on_result, on_error in pending:
             self._send(method, params, on_result, on_error)
@@ -143,26 +159,26 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
     def _worker_failed(self, err) -> None:
         self._starting = False
         self._pending = []
-        self.frames.forget_in_flight()
-        if self.running:
-            self.running = False
-            self._emit("run_state", "failed")
-        self._emit("sam_busy", False)
-        self._error_from(err, "starting the worker")
+        self.frame_cache.forget_in_flight()
+        self.alphas.forget_in_flight()
+        self.runs.worker_died()
+        self.sam.worker_died()
+        self.error_from(err, "starting the worker")
 
     def _on_notification(self, method: str, params: dict) -> None:
         """Called on the client's reader thread."""
-        self._post(lambda: self._notification(method, params or {}))
+        self.post(lambda: self._notification(method, params or {}))
 
     def _notification(self, method: str, params: dict) -> None:
         if method == "progress":
-            self._on_progress(params)
+            self.runs.on_progress(params)
         elif method == "log" and params.get("level") in ("warning", "error"):
-            self._emit("status", params.get("message", ""))
+            self.emit(Event.STATUS, params.get("message", ""))
         elif method == "frame_done":
-            self._emit("frame_done", params)
+            self.runs.on_frame_done(params)
+            self.emit(Event.FRAME_DONE, params)
 
-    def _submit(self, fn) -> None:
+    def submit(self, fn) -> None:
         """Run `fn` on the I/O pool (disk reads/writes); nothing once the panel is closed."""
         if not self._closed:
             self._pool.submit(fn)
@@ -172,7 +188,7 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
         self._listeners = []
         client, self._client = self._client, None
         if client is not None:  # the worker's shutdown may take seconds: not on the UI thread
-            threading.Thread(target=_quietly(client.close), name="panel-worker-close").start()
+            threading.Thread(target=quietly(client.close), name="panel-worker-close").start()
         self._pool.shutdown(wait=False)
 
     # ------------------------------------------------------------------ plate
@@ -183,7 +199,7 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
         try:
             ref = self.host.selected_plate()
         except Exception as err:  # noqa: BLE001 - the host's one line goes to the panel
-            self._error_from(err, "the host's selection")
+            self.error_from(err, "the host's selection")
             return
         self.plate_ref = ref
         self.open_plate(ref.path, colourspace=ref.colourspace, first=ref.first, last=ref.last,
@@ -197,7 +213,7 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
             params["colourspace"] = colourspace
         if ocio_config:
             params["ocio_config"] = ocio_config
-        self._emit("status", f"Opening {os.path.basename(path)}…")
+        self.emit(Event.STATUS, f"Opening {os.path.basename(path)}…")
 
         def opened(result):
             frames = result.get("frames")
@@ -215,26 +231,25 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
                                    colourspace=result.get("colourspace") or colourspace,
                                    ocio_config=ocio_config, frame_offset=frame_offset,
                                    displays={str(k): list(v or []) for k, v in displays.items()},
-                                   fps=result.get("fps"))
+                                   fps=result.get("fps"), colourspace_guess=result.get("colourspace_guess"))
             self.display = self.display or result.get("display")
             self.view = self.view or result.get("view")
             self.objects, self.selected_id, self._next_id = [], None, 1
-            self._undo.clear()
-            self._redo.clear()
-            self._sam.clear()
-            self._sam_handles.clear()
-            self.previews.clear()
+            self.edits.reset()
+            self.sam.reset()
+            self.runs.reset()
+            self.alphas.reset(frames)
             self.shot_path = None
-            self.frames.reset(frames, self._view_key())
-            self._emit("plate", self.plate)
-            self._emit("objects", self.objects)
-            self._emit("undo", None)
-            self._emit("status", f"{os.path.basename(path)}: {self.plate.width}x{self.plate.height}, "
-                                 f"frames {self.plate.first}-{self.plate.last}")
+            self.frame_cache.reset(frames, self._view_key())
+            self.emit(Event.PLATE, self.plate)
+            self.emit(Event.OBJECTS, self.objects)
+            self.emit(Event.UNDO, None)
+            self.emit(Event.STATUS, f"{os.path.basename(path)}: {self.plate.width}x{self.plate.height}, "
+                                    f"frames {self.plate.first}-{self.plate.last}")
             if on_opened is not None:
                 on_opened()
             self.set_frame(frames[0])
-        self._call("open_plate", params, opened)
+        self.call("open_plate", params, opened)
 
     # ------------------------------------------------------------------ view
     def _view_key(self):
@@ -251,15 +266,26 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
             self.gamma = max(0.01, float(gamma))
         if downscale is not None:
             self.downscale = max(1, int(downscale))
-        self.frames.set_view_key(self._view_key())
+            self.alphas.set_downscale(self.downscale)
+        self.frame_cache.set_view_key(self._view_key())
+
+    def set_show_alpha(self, show: bool, all_objects: Optional[bool] = None) -> None:
+        """The viewer shows the written matte (overlay, alpha, checker) rather than only the masks."""
+        self.show_alpha = bool(show)
+        if all_objects is not None:
+            self.all_objects = bool(all_objects)
+        if self.show_alpha and self.current_frame is not None:
+            self.alphas.request(self.current_frame)
 
     def set_frame(self, frame: int) -> None:
         if self.plate is None:
             return
         frame = min(self.plate.frames, key=lambda f: abs(f - int(frame)))
         self.current_frame = frame
-        self._emit("current_frame", frame)
-        self.frames.request(frame)
+        self.emit(Event.CURRENT_FRAME, frame)
+        self.frame_cache.request(frame)
+        if self.show_alpha or self.runs.last_outputs:  # read after a run too: corrections start from it
+            self.alphas.request(frame)
 
     def step_frame(self, delta: int) -> None:
         if self.plate is None or self.current_frame is None:
@@ -283,31 +309,31 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
         def got(result):
             def load():
                 try:
-                    image = self._load_image(result["path"], int(result["width"]), int(result["height"]),
-                                             result.get("format", "rgba8"))
+                    image = self.load_image(result["path"], int(result["width"]), int(result["height"]),
+                                            result.get("format", "rgba8"))
                 except Exception as err:  # noqa: BLE001
-                    self._post(lambda e=err: (done(frame, view_key, None), self._error_from(e, f"frame {frame}")))
+                    self.post(lambda e=err: (done(frame, view_key, None), self.error_from(e, f"frame {frame}")))
                     return
-                self._post(lambda: done(frame, view_key, image))
+                self.post(lambda: done(frame, view_key, image))
             if result.get("displays") and self.plate is not None and not self.plate.displays:
                 self._set_displays(result["displays"])
-            self._submit(load)
+            self.submit(load)
 
         def failed(err):
             done(frame, view_key, None)
             if "superseded" not in str(err):  # the worker dropped it for a newer frame: not an error
-                self._error_from(err, f"reading frame {frame}")
-        self._call("read_frame", params, got, failed)
+                self.error_from(err, f"reading frame {frame}")
+        self.call("read_frame", params, got, failed)
 
     def _set_displays(self, displays) -> None:
         """The OCIO config's displays and views, as the worker reports them with a frame."""
         if isinstance(displays, list):
             displays = {d: [] for d in displays}
         self.plate.displays = {str(k): list(v or []) for k, v in displays.items()}
-        self._emit("displays", self.plate.displays)
+        self.emit(Event.DISPLAYS, self.plate.displays)
 
     def _frame_ready(self, frame: int, image) -> None:
-        self._emit("frame", {"frame": frame, "image": image})
+        self.emit(Event.FRAME, {"frame": frame, "image": image})
 
     # ---------------------------------------------------------------- objects
     def object(self, obj_id: Optional[int]) -> Optional[MattedObject]:
@@ -320,21 +346,47 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
     def selected(self) -> Optional[MattedObject]:
         return self.object(self.selected_id)
 
-    def add_object(self, name: Optional[str] = None) -> MattedObject:
-        obj = MattedObject(id=self._next_id, name=name or f"object{self._next_id}",
-                           colour=PALETTE[(self._next_id - 1) % len(PALETTE)])
-        self._next_id += 1
+    def add_object(self, name: Optional[str] = None, obj_id: Optional[int] = None,
+                   colour: Optional[str] = None) -> MattedObject:
+        """A new object (or one read from a shot file, with its id and colour)."""
+        obj_id = self._next_id if obj_id is None else int(obj_id)
+        obj = MattedObject(id=obj_id, name=name or f"object{obj_id}",
+                           colour=colour or PALETTE[(obj_id - 1) % len(PALETTE)])
+        self._next_id = max(self._next_id, obj_id + 1)
         self.objects.append(obj)
         self.selected_id = obj.id
-        self._emit("objects", self.objects)
-        self._emit("selection", obj.id)
+        self.emit(Event.OBJECTS, self.objects)
+        self.emit(Event.SELECTION, obj.id)
         return obj
+
+    def insert_object(self, obj: MattedObject, index: int) -> None:
+        """Put a removed object back where it was (undo of a removal)."""
+        self.objects.insert(max(0, min(index, len(self.objects))), obj)
+        self._next_id = max(self._next_id, obj.id + 1)
+        self.selected_id = obj.id
+        self.emit(Event.OBJECTS, self.objects)
+        self.emit(Event.SELECTION, obj.id)
+        self.emit(Event.KEYFRAMES, self.keyframes())
+
+    def take_object(self, obj_id: int) -> Optional[Tuple[MattedObject, int]]:
+        """Remove an object from the list; (object, index) to put it back, or None."""
+        obj = self.object(obj_id)
+        if obj is None:
+            return None
+        index = self.objects.index(obj)
+        self.objects.remove(obj)
+        if self.selected_id == obj_id:
+            self.selected_id = self.objects[-1].id if self.objects else None
+        self.emit(Event.OBJECTS, self.objects)
+        self.emit(Event.SELECTION, self.selected_id)
+        self.emit(Event.KEYFRAMES, self.keyframes())
+        return obj, index
 
     def select(self, obj_id: Optional[int]) -> None:
         if obj_id != self.selected_id:
             self.selected_id = obj_id
-            self._emit("selection", obj_id)
-            self._emit("keyframes", self.keyframes())
+            self.emit(Event.SELECTION, obj_id)
+            self.emit(Event.KEYFRAMES, self.keyframes())
 
     def rename_object(self, obj_id: int, name: str) -> None:
         obj = self.object(obj_id)
@@ -344,39 +396,57 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
         if any(o.name == name and o.id != obj_id for o in self.objects):
             self.error(f"another object is already called '{name}'; object names name the output files, "
                        "so pick a different one")
-            self._emit("objects", self.objects)
+            self.emit(Event.OBJECTS, self.objects)
             return
         obj.name = name
-        self._emit("objects", self.objects)
+        self.emit(Event.OBJECTS, self.objects)
 
     def set_colour(self, obj_id: int, colour: str) -> None:
         obj = self.object(obj_id)
         if obj is not None:
             obj.colour = colour
-            self._emit("objects", self.objects)
-            self._emit("mask", {"obj_id": obj_id, "frame": None, "rect": None})
+            self.emit(Event.OBJECTS, self.objects)
+            self.emit(Event.MASK, {"obj_id": obj_id, "frame": None, "rect": None})
 
     def set_visible(self, obj_id: int, visible: bool) -> None:
         obj = self.object(obj_id)
         if obj is not None and obj.visible != bool(visible):
             obj.visible = bool(visible)
-            self._emit("objects", self.objects)
-            self._emit("mask", {"obj_id": obj_id, "frame": None, "rect": None})
+            self.emit(Event.OBJECTS, self.objects)
+            self.emit(Event.MASK, {"obj_id": obj_id, "frame": None, "rect": None})
 
     def remove_object(self, obj_id: int) -> None:
-        obj = self.object(obj_id)
-        if obj is None:
-            return
-        self.objects.remove(obj)
-        self._undo = [e for e in self._undo if e.obj_id != obj_id]
-        self._redo = [e for e in self._redo if e.obj_id != obj_id]
-        self._sam = {k: v for k, v in self._sam.items() if k[0] != obj_id}
-        if self.selected_id == obj_id:
-            self.selected_id = self.objects[-1].id if self.objects else None
-        self._emit("objects", self.objects)
-        self._emit("selection", self.selected_id)
-        self._emit("keyframes", self.keyframes())
-        self._emit("undo", None)
+        """Remove an object and its masks as one undo step (Undo brings it back)."""
+        self.edits.remove_object(obj_id)
+
+    def target(self):
+        """The object and frame an edit applies to; adds an object when there is none."""
+        if self.plate is None or self.current_frame is None:
+            return None, None
+        obj = self.selected or (self.objects[0] if self.objects else None) or self.add_object()
+        if self.selected_id != obj.id:
+            self.select(obj.id)
+        return obj, self.current_frame
+
+    def correction_start(self, obj: MattedObject, frame: int):
+        """The mask a new keyframe of `obj` starts from: its propagated alpha at `frame` thresholded
+        at `correction_threshold`, else its nearest keyframe's mask, else None (empty)."""
+        w, h = self.plate.width, self.plate.height
+        if self.correction_from == "alpha":
+            alphas = self.alphas.get(frame)
+            alpha = alphas.get(obj.id) if alphas else None
+            if alpha is not None:
+                return self.masks.threshold(alpha, self.correction_threshold, w, h)
+        if self.correction_from in ("alpha", "keyframe") and obj.masks:
+            nearest = min(obj.masks, key=lambda f: (abs(f - frame), f))
+            return self.masks.copy(obj.masks[nearest])
+        return None
+
+    def neighbour_keyframes(self, obj: MattedObject, frame: int) -> List[int]:
+        """The keyframes of `obj` just before and after `frame` (for onion skin)."""
+        before = [f for f in obj.masks if f < frame]
+        after = [f for f in obj.masks if f > frame]
+        return ([max(before)] if before else []) + ([min(after)] if after else [])
 
     def keyframes(self, obj_id: Optional[int] = None) -> List[int]:
         """Keyframes of one object, or of every object when obj_id is None."""
@@ -390,3 +460,79 @@ class PanelController(MaskEditsMixin, SamClicksMixin, RunsMixin):
     def mask(self, obj_id: int, frame: Optional[int]):
         obj = self.object(obj_id)
         return None if obj is None or frame is None else obj.masks.get(frame)
+
+    # ------------------------------------------- the parts' verbs, for widgets and hosts
+    def begin_stroke(self):
+        return self.edits.begin_stroke()
+
+    def end_stroke(self, obj_id, frame, snapshot, rect, label) -> None:
+        self.edits.end_stroke(obj_id, frame, snapshot, rect, label)
+
+    def set_mask(self, mask, label, obj_id=None, frame=None, sam_after=None, sam_before=None) -> None:
+        self.edits.set_mask(mask, label, obj_id, frame, sam_after=sam_after, sam_before=sam_before)
+
+    def clear_mask(self) -> None:
+        self.edits.clear_mask()
+
+    def import_mask(self, path: str) -> None:
+        self.edits.import_mask(path)
+
+    def undo(self) -> Optional[str]:
+        return self.edits.undo()
+
+    def redo(self) -> Optional[str]:
+        return self.edits.redo()
+
+    def undo_labels(self) -> Tuple[Optional[str], Optional[str]]:
+        return self.edits.undo_labels()
+
+    @property
+    def dirty(self) -> bool:
+        """Edits since the shot file was last written (ask before dropping them)."""
+        return self.edits.dirty
+
+    def sam_state(self, obj_id: Optional[int] = None, frame: Optional[int] = None) -> SamState:
+        return self.sam.state(obj_id, frame)
+
+    def sam_click(self, x: float, y: float, positive: bool = True) -> None:
+        self.sam.click(x, y, positive)
+
+    def sam_box(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        self.sam.box(x0, y0, x1, y1)
+
+    def output_pattern(self) -> str:
+        return self.runs.output_pattern()
+
+    def default_shot_path(self) -> str:
+        return self.runs.default_shot_path()
+
+    def save_shot(self, shot_path: Optional[str] = None, then: Optional[Callable] = None) -> None:
+        self.runs.save_shot(shot_path, then)
+
+    def load_shot(self, shot_path: str) -> None:
+        self.runs.load_shot(shot_path)
+
+    def check_runnable(self) -> Optional[str]:
+        return self.runs.check_runnable()
+
+    def run(self) -> None:
+        self.runs.run()
+
+    def cancel(self) -> None:
+        self.runs.cancel()
+
+    @property
+    def running(self) -> bool:
+        return self.runs.running
+
+    @property
+    def last_progress(self) -> dict:
+        return self.runs.last_progress
+
+    @property
+    def last_outputs(self) -> dict:
+        return self.runs.last_outputs
+
+    @property
+    def previews(self):
+        return self.runs.previews

@@ -52,6 +52,13 @@ class FrameCache:
         self._in_flight.clear()
         self._asked_as_wanted.clear()
 
+    def discard(self, frame: int) -> None:
+        """A frame changed on disk: drop what was read of it (asked again when wanted)."""
+        for key in [k for k in self._lru if k[0] == frame]:
+            del self._lru[key]
+        if frame == self._wanted:
+            self.request(frame)
+
     def get(self, frame: int):
         item = self._lru.get((frame, self.view_key))
         if item is not None:

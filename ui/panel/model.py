@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-PALETTE = ("#ff7a3d", "#3dc1ff", "#9cff3d", "#ff3dd2", "#ffd93d", "#3dffb0", "#a87bff", "#ff3d5e")
+# Object colours chosen away from skin tones (hues ~0-50 degrees) and from the UI's orange accent:
+# cyan, lime, violet, blue, magenta, green, yellow-green, sky.
+PALETTE = ("#2ee6ff", "#8cff3a", "#b45cff", "#3d7bff", "#ff3dd2", "#3dffb0", "#e6ff3d", "#7ab8ff")
 UNDO_DEPTH = 100
 Rect = Tuple[int, int, int, int]  # x, y, width, height in plate pixels
 
@@ -24,6 +26,7 @@ class PlateInfo:
     frame_offset: int = 0
     displays: Dict[str, List[str]] = field(default_factory=dict)
     fps: Optional[float] = None
+    colourspace_guess: Optional[str] = None   # what the worker guessed from the file (marked in the menu)
 
 
 @dataclass
@@ -56,3 +59,13 @@ class Edit:
     label: str
     sam_before: Optional[SamState] = None
     sam_after: Optional[SamState] = None
+
+
+@dataclass
+class ObjectRemoval:
+    """One undoable removal of an object with all its masks and clicks."""
+
+    obj: MattedObject
+    index: int
+    sam: Dict[int, SamState]
+    label: str = "remove object"

@@ -34,6 +34,7 @@ class RunBox(QtWidgets.QGroupBox):
     """Edits `controller.run_settings` and starts/cancels the run."""
 
     previewModeChanged = QtCore.Signal(str)
+    allObjectsChanged = QtCore.Signal(bool)
 
     def __init__(self, controller, parent=None):
         super().__init__("Run", parent)
@@ -66,6 +67,10 @@ class RunBox(QtWidgets.QGroupBox):
         self.preview = QtWidgets.QComboBox()
         for key, label in PREVIEWS:
             self.preview.addItem(label, key)
+        self.scope = QtWidgets.QComboBox()
+        self.scope.addItem("Selected object", False)
+        self.scope.addItem("All objects", True)
+        self.scope.setToolTip("Show the matte of the selected object only, or of every visible object")
         self.follow = QtWidgets.QCheckBox("Follow")
         self.follow.setChecked(True)
         self.follow.setToolTip("While running, show each frame as it is matted")
@@ -86,6 +91,7 @@ class RunBox(QtWidgets.QGroupBox):
         preview_row = QtWidgets.QHBoxLayout()
         preview_row.addWidget(QtWidgets.QLabel("View"))
         preview_row.addWidget(self.preview, 1)
+        preview_row.addWidget(self.scope, 1)
         preview_row.addWidget(self.follow)
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
@@ -101,6 +107,7 @@ class RunBox(QtWidgets.QGroupBox):
         self.run_button.clicked.connect(self._run)
         self.cancel_button.clicked.connect(self.controller.cancel)
         self.preview.currentIndexChanged.connect(lambda _i: self.previewModeChanged.emit(self.preview.currentData()))
+        self.scope.currentIndexChanged.connect(lambda _i: self.allObjectsChanged.emit(bool(self.scope.currentData())))
 
     def load_settings(self) -> None:
         s = self.controller.run_settings
@@ -146,18 +153,31 @@ class RunBox(QtWidgets.QGroupBox):
         elif state == "cancelling":
             self.progress.setFormat("cancelling after this frame…")
         else:
-            done = int(self.controller.last_progress.get("done", 0) or 0)
-            total = int(self.controller.last_progress.get("total", 0) or 0)
+            info = self.controller.last_progress
+            total = int(info.get("plate_total") or info.get("total") or 0)
+            done = int(info.get("plate_done") or 0)
+            written = info.get("written")
             self.progress.setRange(0, max(1, total))
-            self.progress.setValue(total if state == "finished" else min(done, max(1, total)))
-            self.progress.setFormat({"finished": "finished: %v frames", "cancelled": "cancelled at %v/%m",
-                                     "failed": "failed at %v/%m"}.get(state, "idle"))
+            if state == "finished":
+                self.progress.setValue(total)
+                count = total if written is None else int(written)
+                self.progress.setFormat(f"finished: {count} frames written" if written else
+                                        f"finished: {count} frames (already up to date)" if written == 0 else
+                                        f"finished: {count} frames")
+            else:
+                self.progress.setValue(min(done, max(1, total)))
+                self.progress.setFormat({"cancelled": "cancelled at %v/%m frames",
+                                         "failed": "failed at %v/%m frames"}.get(state, "idle"))
+            self.rate.setText("")  # rates of a run that is over mislead
 
     def on_progress(self, info: dict) -> None:
-        done, total = int(info.get("done", 0) or 0), int(info.get("total", 0) or 0)
+        """Frames of the plate matted so far, the pass by name, speed and time left."""
+        total = int(info.get("plate_total") or info.get("total") or 0)
+        done = int(info.get("plate_done") or info.get("done") or 0)
         self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
-        self.progress.setFormat("frame {}  ·  %v/%m".format(info.get("frame", "?")))
+        self.progress.setValue(min(done, max(1, total)))
+        name = info.get("pass_name") or "Matting"
+        self.progress.setFormat("{} · frame {} · %v/%m frames".format(name, info.get("frame", "?")))
         fps, eta = info.get("fps"), info.get("eta_s")
         parts = []
         if fps:

@@ -1,131 +1,157 @@
-"""Runs and shot files of the panel controller: save/load the shot (v1), run_shot, progress, cancel.
-
-A mixin of `PanelController` (no Qt).
-"""
+"""Runs and shot files of the panel: save/load the shot (v1), run_shot, progress, cancel (no Qt)."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 from dataclasses import replace
-from typing import Callable, Optional
+from typing import Callable, Dict, Optional
 
 from ui.panel import shotdoc
+from ui.panel.events import Event
+from ui.panel.framecache import PreviewCache
 from ui.panel.model import PlateInfo
 
 
-class RunsMixin:
-    """Saving, loading and running the shot; progress and previews arrive as events."""
+PASS_NAMES = {"forward": "Forward pass", "backward": "Backward pass"}
+
+
+class Runs:
+    """A part of `PanelController` that owns the run: saving the shot, run_shot, progress, cancel.
+
+    Progress counts frames of the plate (`done_frames`: frame -> the pass that last matted it),
+    so a two-way run reads "12/24 frames" and the timeline fills from the keyframe outwards.
+    """
+
+    def __init__(self, shell):
+        self.shell = shell
+        self.running = False
+        self.cancel_requested = False
+        self.last_outputs: Dict[str, str] = {}
+        self.last_progress: dict = {}
+        self.done_frames: Dict[int, str] = {}
+        self.previews = PreviewCache()
+        self._started = 0.0
+
+    def reset(self) -> None:
+        self.previews.clear()
+        self.last_outputs = {}
+        self.done_frames = {}
+
+    def worker_died(self) -> None:
+        if self.running:
+            self.running = False
+            self.shell.emit(Event.RUN_STATE, "failed")
 
     # -------------------------------------------------------------------- run
     def output_pattern(self) -> str:
-        if self.run_settings.output_path:
-            return self.run_settings.output_path
-        if self.plate is None:
+        shell = self.shell
+        if shell.run_settings.output_path:
+            return shell.run_settings.output_path
+        if shell.plate is None:
             return ""
-        ref = self.plate_ref  # the host's folder for this plate, when it names one
-        if ref is not None and ref.output_dir and ref.path == self.plate.path:
-            return os.path.join(ref.output_dir, "matte", shotdoc.plate_stem(self.plate.path) + "_{object}.####.exr")
-        return shotdoc.default_output_pattern(self.plate.path)
+        ref = shell.plate_ref  # the host's folder for this plate, when it names one
+        if ref is not None and ref.output_dir and ref.path == shell.plate.path:
+            return os.path.join(ref.output_dir, "matte", shotdoc.plate_stem(shell.plate.path) + "_{object}.####.exr")
+        return shotdoc.default_output_pattern(shell.plate.path)
 
     def default_shot_path(self) -> str:
-        return shotdoc.default_shot_path(self.plate.path, self.output_pattern())
+        return shotdoc.default_shot_path(self.shell.plate.path, self.output_pattern())
 
     def to_doc(self, shot_path: str) -> shotdoc.ShotDoc:
         """The shot as a document; mask paths are where `save_shot` writes them."""
         mask_dir = os.path.join(os.path.dirname(os.path.abspath(shot_path)), "masks")
-        stem = shotdoc.plate_stem(self.plate.path)
+        stem = shotdoc.plate_stem(self.shell.plate.path)
         objects = [shotdoc.ShotObject(o.id, o.name, {f: os.path.join(mask_dir, f"{stem}_{_safe(o.name)}.{f}.png")
                                                      for f in sorted(o.masks)}, o.colour)
-                   for o in self.objects if o.masks]
-        p = self.plate
+                   for o in self.shell.objects if o.masks]
+        p = self.shell.plate
         return shotdoc.ShotDoc(plate_path=p.path, first=p.first, last=p.last, colourspace=p.colourspace,
-                               ocio_config=p.ocio_config, frame_offset=p.frame_offset, display=self.display,
-                               view=self.view, objects=objects, run=replace(self.run_settings))
+                               ocio_config=p.ocio_config, frame_offset=p.frame_offset, display=self.shell.display,
+                               view=self.shell.view, objects=objects, run=replace(self.shell.run_settings))
 
     def save_shot(self, shot_path: Optional[str] = None, then: Optional[Callable] = None) -> None:
         """Write masks (PNG) and the shot file off the UI thread; `then(shot_path)` on the UI thread."""
-        if self.plate is None:
-            self.error("open a plate before saving a shot")
+        if self.shell.plate is None:
+            self.shell.error("open a plate before saving a shot")
             return
-        shot_path = os.path.abspath(shot_path or self.shot_path or self.default_shot_path())
+        shot_path = os.path.abspath(shot_path or self.shell.shot_path or self.default_shot_path())
         doc = self.to_doc(shot_path)
-        jobs = [(self.masks.copy(o.masks[f]), doc_obj.keyframes[f])
-                for o, doc_obj in zip([o for o in self.objects if o.masks], doc.objects) for f in o.masks]
+        token = self.shell.edits.checkpoint()
+        jobs = [(self.shell.masks.copy(o.masks[f]), doc_obj.keyframes[f])
+                for o, doc_obj in zip([o for o in self.shell.objects if o.masks], doc.objects) for f in o.masks]
 
         def work():
             try:
                 for mask, path in jobs:
-                    self.masks.save(mask, path)
+                    self.shell.masks.save(mask, path)
                 shotdoc.save(doc, shot_path)
             except Exception as err:  # noqa: BLE001
-                self._post(lambda e=err: self._error_from(e, f"saving {shot_path}"))
+                self.shell.post(lambda e=err: self.shell.error_from(e, f"saving {shot_path}"))
                 return
 
             def saved():
-                self.shot_path = shot_path
-                self._emit("shot_saved", shot_path)
+                self.shell.shot_path = shot_path
+                self.shell.edits.mark_saved(token)
+                self.shell.emit(Event.SHOT_SAVED, shot_path)
                 if then is not None:
                     then(shot_path)
-            self._post(saved)
-        self._submit(work)
+            self.shell.post(saved)
+        self.shell.submit(work)
 
     def load_shot(self, shot_path: str) -> None:
         """Open a shot file: its plate, objects, keyframe masks and settings."""
         try:
             doc = shotdoc.load(shot_path)
         except shotdoc.ShotFileError as err:
-            self.error(str(err))
+            self.shell.error(str(err))
             return
 
         def opened():
-            self.shot_path = os.path.abspath(shot_path)
-            self.run_settings = replace(doc.run)
-            self.display, self.view = doc.display or self.display, doc.view or self.view
-            width, height = self.plate.width, self.plate.height
+            self.shell.shot_path = os.path.abspath(shot_path)
+            self.shell.run_settings = replace(doc.run)
+            self.shell.display, self.shell.view = doc.display or self.shell.display, doc.view or self.shell.view
+            width, height = self.shell.plate.width, self.shell.plate.height
             for item in doc.objects:
-                obj = self.add_object(item.name)
-                obj.id = item.id
-                obj.colour = item.colour or obj.colour
-                self._next_id = max(self._next_id, item.id + 1)
-            self.selected_id = self.objects[0].id if self.objects else None
-            self._emit("objects", self.objects)
-            self._emit("run_settings", self.run_settings)
+                self.shell.add_object(item.name, obj_id=item.id, colour=item.colour)
+            self.shell.select(self.shell.objects[0].id if self.shell.objects else None)
+            self.shell.emit(Event.RUN_SETTINGS, self.shell.run_settings)
 
             def work():
                 loaded = []
                 try:
                     for item in doc.objects:
                         for frame, path in item.keyframes.items():
-                            loaded.append((item.id, frame, self.masks.load(path, width, height)))
+                            loaded.append((item.id, frame, self.shell.masks.load(path, width, height)))
                 except Exception as err:  # noqa: BLE001
-                    self._post(lambda e=err: self._error_from(e, f"loading masks of {shot_path}"))
+                    self.shell.post(lambda e=err: self.shell.error_from(e, f"loading masks of {shot_path}"))
                     return
 
                 def put():
                     for obj_id, frame, mask in loaded:
-                        obj = self.object(obj_id)
+                        obj = self.shell.object(obj_id)
                         if obj is not None:
                             obj.masks[frame] = mask
-                    self._emit("keyframes", self.keyframes())
-                    self._emit("mask", {"obj_id": None, "frame": None, "rect": None})
-                    self._emit("shot_loaded", self.shot_path)
-                self._post(put)
-            self._submit(work)
-        self.open_plate(doc.plate_path, colourspace=doc.colourspace, first=doc.first, last=doc.last,
+                    self.shell.emit(Event.KEYFRAMES, self.shell.keyframes())
+                    self.shell.emit(Event.MASK, {"obj_id": None, "frame": None, "rect": None})
+                    self.shell.edits.mark_saved()
+                    self.shell.alphas.refresh()
+                    self.shell.emit(Event.SHOT_LOADED, self.shell.shot_path)
+                self.shell.post(put)
+            self.shell.submit(work)
+        self.shell.open_plate(doc.plate_path, colourspace=doc.colourspace, first=doc.first, last=doc.last,
                         frame_offset=doc.frame_offset, ocio_config=doc.ocio_config, on_opened=opened)
 
     def check_runnable(self) -> Optional[str]:
         """One sentence saying why Run cannot start, or None."""
-        if self.plate is None:
+        if self.shell.plate is None:
             return "open a plate first (File > Open Plate, or drop one on the panel)"
         if self.running:
             return "a run is already going; cancel it first"
-        if not any(o.masks for o in self.objects):
+        if not any(o.masks for o in self.shell.objects):
             return "paint or click a mask for at least one object on a keyframe before running"
-        for obj in self.objects:
+        for obj in self.shell.objects:
             for frame, mask in sorted(obj.masks.items()):
-                if self.masks.is_empty(mask):
+                if self.shell.masks.is_empty(mask):
                     return (f"object '{obj.name}' has an empty mask on frame {frame}; paint it or clear "
                             "that keyframe (Clear)")
         return None
@@ -134,88 +160,102 @@ class RunsMixin:
         """Save the shot and start the worker on it; progress and previews arrive as events."""
         problem = self.check_runnable()
         if problem:
-            self.error(problem)
+            self.shell.error(problem)
             return
-        self.running, self._cancel_requested = True, False
+        self.running, self.cancel_requested = True, False
         self.previews.clear()
         self.last_outputs = {}
-        self.last_progress = {"done": 0, "total": len(self.plate.frames)}
-        self._emit("run_state", "saving")
+        self.done_frames = {}
+        self.last_progress = {"done": 0, "total": len(self.shell.plate.frames), "plate_done": 0,
+                              "plate_total": len(self.shell.plate.frames)}
+        self.shell.alphas.clear()  # every alpha file may be rewritten
+        self.shell.emit(Event.RUN_STATE, "saving")
 
         def start(shot_path):
-            if self._cancel_requested:
-                self._finish("cancelled", {})
+            if self.cancel_requested:
+                self.finish("cancelled", {})
                 return
             params = {"shot_path": shot_path}
-            self._emit("run_state", "running")
-            self._run_started = time.monotonic()
-            self._call("run_shot", params, lambda result: self._finish("finished", result), self._run_failed)
+            self.shell.emit(Event.RUN_STATE, "running")
+            self._started = time.monotonic()
+            self.shell.call("run_shot", params, lambda result: self.finish("finished", result), self._run_failed)
         self.save_shot(then=start)
 
     def cancel(self) -> None:
         if not self.running:
             return
-        self._cancel_requested = True
-        self._emit("run_state", "cancelling")
-        client = self._client
-        if client is None:
-            return
-        cancel = getattr(client, "cancel", None)
-        if callable(cancel):
-            threading.Thread(target=_quietly(cancel), name="panel-cancel", daemon=True).start()
-        else:
-            self._call("cancel", {}, lambda _r: None, lambda _e: None)
+        self.cancel_requested = True
+        self.shell.emit(Event.RUN_STATE, "cancelling")
+        self.shell.cancel_worker_job()
 
     def _run_failed(self, err) -> None:
-        if self._cancel_requested:
-            self._finish("cancelled", {})
+        if self.cancel_requested:
+            self.finish("cancelled", {})
         else:
             self.running = False
-            self._emit("run_state", "failed")
-            self._error_from(err, "the run")
+            self.shell.emit(Event.RUN_STATE, "failed")
+            self.shell.error_from(err, "the run")
 
-    def _finish(self, state: str, result: dict) -> None:
+    def finish(self, state: str, result: dict) -> None:
         self.running = False
         result = result or {}
         if result.get("status") == "cancelled":
             state = "cancelled"
         self.last_outputs = dict(result.get("outputs") or {})
+        if result.get("frames_written") is not None:
+            self.last_progress["written"] = int(result["frames_written"])
+        self.last_progress["plate_done"] = len(self.done_frames)
+        self.shell.alphas.refresh()
         if state == "cancelled":
-            self._emit("status", "Cancelled: whole frames written so far are kept; Run again resumes.")
-        self._emit("run_state", state)
+            self.shell.emit(Event.STATUS, "Cancelled: whole frames written so far are kept; Run again resumes.")
+        self.shell.emit(Event.RUN_STATE, state)
         if state == "finished":
             note = "already up to date: " if result.get("status") == "up-to-date" else "Finished: "
-            self._emit("status", note + ", ".join(f"{k} -> {v}" for k, v in self.last_outputs.items()))
-            if self.host is not None and self.last_outputs:
-                ref = self.plate_ref or _plate_ref_for(self.plate)
+            self.shell.emit(Event.STATUS, note + ", ".join(f"{k} -> {v}" for k, v in self.last_outputs.items()))
+            if self.shell.host is not None and self.last_outputs:
+                ref = self.shell.plate_ref or _plate_ref_for(self.shell.plate)
                 try:
-                    self.host.bring_back(dict(self.last_outputs), ref, self.shot_path)
+                    self.shell.host.bring_back(dict(self.last_outputs), ref, self.shell.shot_path)
                 except Exception as err:  # noqa: BLE001 - the host's one line goes to the panel
-                    self._error_from(err, "bringing the alpha back into the host")
+                    self.shell.error_from(err, "bringing the alpha back into the host")
 
-    def _on_progress(self, params: dict) -> None:
+    def on_progress(self, params: dict) -> None:
+        """A frame of a pass is done: count it as a plate frame, name the pass."""
         if not self.running:
             return
-        self.last_progress = dict(params)
-        self._emit("progress", self.last_progress)
+        info = dict(params)
+        phase = str(info.get("phase") or "forward")
+        if info.get("frame") is not None:
+            self.done_frames[int(info["frame"])] = phase
+        info["phase"] = phase
+        info["pass_name"] = PASS_NAMES.get(phase, phase.capitalize() + " pass")
+        info["plate_done"] = len(self.done_frames)
+        info["plate_total"] = len(self.shell.plate.frames) if self.shell.plate else len(self.done_frames)
+        self.last_progress = info
+        self.shell.emit(Event.PROGRESS, self.last_progress)
         path = params.get("preview_path")
         if path and params.get("frame") is not None:
             frame = int(params["frame"])
 
             def work():
                 try:
-                    image = self._load_image(path, 0, 0, "preview")
+                    image = self.shell.load_image(path, 0, 0, "preview")
                 except Exception:  # noqa: BLE001 - a missed preview is not worth an error
                     return
-                self._post(lambda: self._preview_ready(frame, image))
-            self._submit(work)
+                self.shell.post(lambda: self._preview_ready(frame, image))
+            self.shell.submit(work)
+
+    def on_frame_done(self, params: dict) -> None:
+        """The worker wrote a frame's alphas: what the viewer showed of it is stale."""
+        if params.get("frame") is not None:
+            self.shell.alphas.forget(int(params["frame"]))
 
     def _preview_ready(self, frame: int, image) -> None:
         self.previews.put(frame, image)
-        self._emit("preview", {"frame": frame, "image": image})
+        self.shell.emit(Event.PREVIEW, {"frame": frame, "image": image})
 
 
-def _split_callback(args):
+def split_callback(args):
     """Accept `cb(result, error)`, `cb(result)` or `cb(exception)` from the client."""
     if len(args) >= 2:
         return args[0], args[1]
@@ -225,7 +265,7 @@ def _split_callback(args):
     return value, None
 
 
-def _quietly(fn):
+def quietly(fn):
     def run():
         try:
             fn()

@@ -1,7 +1,10 @@
-"""The frame slider: source frame numbers, keyframe ticks in each object's colour, run progress."""
+"""The frame slider: source frame numbers, keyframe ticks in each object's colour, run progress
+(each matted frame shaded by the pass that matted it, so a pass fills from its keyframe outwards)."""
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
+
+PASS_COLOURS = {"forward": (60, 150, 90), "backward": (70, 120, 190)}
 
 from ui.qt import QtCore, QtGui, QtWidgets
 
@@ -16,7 +19,8 @@ class FrameSlider(QtWidgets.QWidget):
         self.frames: List[int] = []
         self.frame: Optional[int] = None
         self.marks: List[Tuple[int, str]] = []     # (frame, colour) keyframe ticks
-        self.done_upto: Optional[int] = None       # frames matted so far in a run (shaded)
+        self.done: Dict[int, str] = {}             # frame -> pass ("forward"/"backward") that matted it
+        self.run_range: Optional[Tuple[int, int]] = None  # in/out points of the run (I / O)
         self.setMinimumHeight(38)
         self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
         self.setFocusPolicy(QtCore.Qt.NoFocus)
@@ -62,10 +66,16 @@ class FrameSlider(QtWidgets.QWidget):
         if not self.frames:
             p.end()
             return
-        if self.done_upto is not None:
-            done = QtCore.QRectF(track.left(), track.top(), self.tick_x(self.done_upto) - track.left(), track.height())
-            p.setBrush(QtGui.QColor(60, 130, 80))
-            p.drawRoundedRect(done, 3, 3)
+        if self.done:
+            half = 0.5 * width_per_frame(self)
+            for frame, phase in self.done.items():
+                x = self.tick_x(frame)
+                p.setBrush(QtGui.QColor(*PASS_COLOURS.get(phase, (60, 150, 90))))
+                p.drawRect(QtCore.QRectF(x - half, track.top(), 2 * half, track.height()))
+        if self.run_range is not None:
+            p.setBrush(QtGui.QColor(255, 215, 120, 60))
+            x0, x1 = self.tick_x(self.run_range[0]), self.tick_x(self.run_range[1])
+            p.drawRect(QtCore.QRectF(x0, track.top() - 3, max(2.0, x1 - x0), track.height() + 6))
         if self.frame is not None:
             x = self.tick_x(self.frame)
             p.setPen(QtGui.QPen(QtGui.QColor(20, 20, 20), 1))
@@ -100,3 +110,9 @@ class FrameSlider(QtWidgets.QWidget):
             self.frame = frame
             self.update()
             self.frameChanged.emit(frame)
+
+
+def width_per_frame(slider: FrameSlider) -> float:
+    """Widget pixels one frame covers on the track (at least one)."""
+    n = max(1, len(slider.frames) - 1)
+    return max(1.0, (slider.width() - 20.0) / n)

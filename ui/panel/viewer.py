@@ -44,6 +44,9 @@ class Viewer(QtWidgets.QWidget):
         self.placeholder = "Open a plate: File > Open Plate, drop a file here, or 'Use selected' in a host."
         self._overlays: Dict[int, Tuple[int, QtGui.QImage]] = {}
         self._preview_layer = None   # (key, tinted preview) for the overlay view
+        self._matte_cache = None     # (key, grey matte, tinted layers) of the frame shown
+        self._outlines: Dict[Tuple[int, int, float], Tuple[tuple, QtGui.QImage]] = {}
+        self._mask_version: Dict[Tuple[int, int], int] = {}  # bumped by each edit: outlines rebuild
         self._stroke = None          # (Stroke, obj_id, frame, snapshot, label)
         self._pan_from = None
         self._press = None           # (widget pos, plate pos, button, modifiers) for SAM click/box
@@ -106,9 +109,12 @@ class Viewer(QtWidgets.QWidget):
         self.update()
 
     def invalidate(self, obj_id: Optional[int] = None, rect: Optional[Tuple[int, int, int, int]] = None) -> None:
-        """A mask changed: rebuild its overlay (only `rect` of it when given)."""
+        """A mask changed: rebuild its overlay (only `rect` of it when given) and its outline."""
+        frame = self.controller.current_frame
+        self._mask_version[(obj_id, frame)] = self._mask_version.get((obj_id, frame), 0) + 1
         if obj_id is None:
             self._overlays.clear()
+            self._outlines.clear()
         elif rect is not None and obj_id in self._overlays:
             self._patch_overlay(obj_id, QtCore.QRect(*rect))
         else:
@@ -167,54 +173,151 @@ class Viewer(QtWidgets.QWidget):
             return
         target = self.plate_rect()
         painter.setRenderHint(QtGui.QPainter.SmoothPixmapTransform, self.scale < 1.0)
-        preview = self.controller.previews.get(self.controller.current_frame) if self.preview_mode != "masks" else None
-        if preview is not None and self.preview_mode == "alpha":
-            painter.drawImage(target, preview)
-        elif preview is not None and self.preview_mode == "checker" and self.image is not None:
+        notes = []
+        matte, tinted = (None, [])
+        if self.preview_mode != "masks":
+            matte, tinted, note = self._matte()
+            if note:
+                notes.append(note)
+        if self.preview_mode == "alpha":
+            painter.fillRect(target, QtGui.QColor(0, 0, 0))
+            if matte is not None:
+                painter.drawImage(target, matte)
+        elif self.preview_mode == "checker" and matte is not None and self.image is not None:
             painter.save()
             painter.setBrushOrigin(target.topLeft())
             painter.fillRect(target, QtGui.QBrush(self._checker))
             painter.restore()
-            painter.drawImage(target, maskimage.alpha_over(self.image, preview))
+            painter.drawImage(target, maskimage.alpha_over(self.image, matte))
         else:
             if self.image is not None:
                 painter.drawImage(target, self.image)
             else:
                 painter.fillRect(target, QtGui.QColor(20, 20, 20))
-            if preview is not None:  # overlay: alpha tinted over the plate
-                painter.drawImage(target, self._preview_overlay(preview))
-            else:
-                for obj in self.controller.objects:
-                    if obj.visible:
-                        layer = self._overlay(obj)
-                        if layer is not None:
-                            painter.drawImage(target, layer)
+            for layer in tinted:  # overlay: each object's alpha tinted in its colour
+                painter.drawImage(target, layer)
+        self._draw_masks(painter, target)  # the artist's masks are always on top, in every mode
         painter.setPen(QtGui.QPen(QtGui.QColor(90, 90, 90), 1))
         painter.setBrush(QtCore.Qt.NoBrush)
         painter.drawRect(target)
         wanted = self.controller.current_frame
         if wanted is not None and self.image_frame != wanted:  # the worker is still decoding it
+            notes.insert(0, f"loading frame {wanted}…" + (f" (showing {self.image_frame})" if self.image_frame else ""))
+        if notes:
             painter.setPen(QtGui.QColor(235, 200, 120))
             painter.drawText(self.rect().adjusted(10, 6, -10, -6), QtCore.Qt.AlignTop | QtCore.Qt.AlignLeft,
-                             f"loading frame {wanted}…" + (f" (showing {self.image_frame})" if self.image_frame else ""))
+                             "\n".join(notes))
+        self._draw_badges(painter)
         self._draw_sam(painter)
         self._draw_cursor(painter)
         painter.end()
 
+    def _shown_objects(self):
+        c = self.controller
+        if c.all_objects:
+            return [o for o in c.objects if o.visible]
+        obj = c.selected or (c.objects[0] if c.objects else None)
+        return [obj] if obj is not None else []
+
+    def _matte(self):
+        """(grey matte or None, tinted layers, note) for the current frame and shown objects.
+
+        The written alphas (full resolution, read through the worker) when read; the run's small
+        preview while they are being read; a note when the frame has no alpha.
+        """
+        c = self.controller
+        frame = c.current_frame
+        objects = self._shown_objects()
+        alphas = c.alphas.get(frame)
+        if alphas is not None:
+            found = [(o, alphas.get(o.id)) for o in objects if alphas.get(o.id) is not None]
+            if not found:
+                return None, [], "no alpha for this frame" + ("" if c.all_objects or not objects
+                                                            else f" ({objects[0].name})")
+            key = (frame, id(alphas), tuple((o.id, o.colour) for o, _ in found), self.opacity, self.preview_mode)
+            if self._matte_cache is None or self._matte_cache[0] != key:
+                w, h = found[0][1].width(), found[0][1].height()
+                grey = found[0][1] if len(found) == 1 else maskimage.lighten([a for _, a in found], w, h)
+                tinted = ([maskimage.overlay(a, QtGui.QColor(o.colour), self.opacity) for o, a in found]
+                          if self.preview_mode == "overlay" else [])
+                self._matte_cache = (key, grey, tinted)
+            return self._matte_cache[1], self._matte_cache[2], ""
+        preview = c.previews.get(frame)
+        if preview is not None:
+            return preview.convertToFormat(maskimage.GREY), [self._preview_overlay(preview)], "reading the alpha…"
+        if c.running or c.last_outputs or c.show_alpha:
+            return None, [], "reading the alpha…" if c.objects else "no objects"
+        return None, [], ""
+
+    def _draw_masks(self, painter: QtGui.QPainter, target: QtCore.QRectF) -> None:
+        """Keyframe masks: tinted with an outline in the masks view, outlined over a matte view;
+        the selected object's neighbouring keyframes as faint outlines (onion skin)."""
+        c = self.controller
+        frame = c.current_frame
+        for obj in c.objects:
+            if not obj.visible:
+                continue
+            if self.preview_mode == "masks":
+                layer = self._overlay(obj)
+                if layer is not None:
+                    painter.drawImage(target, layer)
+            edge = self._outline(obj, frame, 1.0)
+            if edge is not None:
+                painter.drawImage(target, edge)
+        obj = c.selected
+        if c.onion_skin and obj is not None and obj.visible and frame is not None:
+            for f in c.neighbour_keyframes(obj, frame):
+                edge = self._outline(obj, f, 0.45)
+                if edge is not None:
+                    painter.drawImage(target, edge)
+
+    def _outline(self, obj, frame, opacity: float) -> Optional[QtGui.QImage]:
+        mask = obj.masks.get(frame) if frame is not None else None
+        if mask is None:
+            return None
+        key = (obj.id, frame, opacity)
+        stamp = (mask.cacheKey(), obj.colour, self._mask_version.get((obj.id, frame), 0))
+        cached = self._outlines.get(key)
+        if cached is not None and self._stroke is not None and self._stroke[1] == obj.id:
+            return cached[1]  # mid-stroke: the outline follows when the stroke ends
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, maskimage.outline(mask, QtGui.QColor(obj.colour), opacity))
+            self._outlines[key] = cached
+            while len(self._outlines) > 24:
+                self._outlines.pop(next(iter(self._outlines)))
+        return cached[1]
+
+    def _draw_badges(self, painter: QtGui.QPainter) -> None:
+        """What is shown, at the top right: the proxy factor and the matte view."""
+        badges = []
+        if self.controller.downscale > 1:
+            badges.append(f"PROXY 1/{self.controller.downscale}")
+        if self.preview_mode != "masks":
+            badges.append("ALL OBJECTS" if self.controller.all_objects else "SELECTED OBJECT")
+        if not badges:
+            return
+        text = "   ".join(badges)
+        metrics = painter.fontMetrics()
+        rect = QtCore.QRectF(self.width() - metrics.horizontalAdvance(text) - 22, 6,
+                             metrics.horizontalAdvance(text) + 12, metrics.height() + 4)
+        painter.setPen(QtCore.Qt.NoPen)
+        painter.setBrush(QtGui.QColor(0, 0, 0, 150))
+        painter.drawRoundedRect(rect, 3, 3)
+        painter.setPen(QtGui.QColor(255, 215, 120))
+        painter.drawText(rect, QtCore.Qt.AlignCenter, text)
+
     def _preview_overlay(self, preview: QtGui.QImage) -> QtGui.QImage:
         """The tinted preview, made once per preview image, colour and opacity (not on every paint)."""
-        key = (preview.cacheKey(), self._preview_colour(), self.opacity)
+        objects = self._shown_objects()
+        colour = objects[0].colour if objects else "#2ee6ff"
+        key = (preview.cacheKey(), colour, self.opacity)
         if self._preview_layer is None or self._preview_layer[0] != key:
-            layer = maskimage.overlay(preview.convertToFormat(maskimage.GREY), QtGui.QColor(key[1]), self.opacity)
+            layer = maskimage.overlay(preview.convertToFormat(maskimage.GREY), QtGui.QColor(colour), self.opacity)
             self._preview_layer = (key, layer)
         return self._preview_layer[1]
 
-    def _preview_colour(self) -> str:
-        obj = self.controller.selected or (self.controller.objects[0] if self.controller.objects else None)
-        return obj.colour if obj else "#3dc1ff"
-
     def _draw_sam(self, painter: QtGui.QPainter) -> None:
-        if self.preview_mode != "masks" or self.controller.selected_id is None:
+        if self.controller.selected_id is None:
             return
         state = self.controller.sam_state()
         painter.setRenderHint(QtGui.QPainter.Antialiasing)
@@ -309,6 +412,7 @@ class Viewer(QtWidgets.QWidget):
             stroke, obj_id, frame, snapshot, label = self._stroke
             self._stroke = None
             self.controller.end_stroke(obj_id, frame, snapshot, stroke.rect, label)
+            self.update()
             return
         if self._press is not None:
             start_pos, start, button, mods = self._press

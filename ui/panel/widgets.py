@@ -10,6 +10,7 @@ import os
 from ui.qt import QShortcut, QtCore, QtGui, QtWidgets
 
 from ui.panel.controller import PanelController
+from ui.panel.events import Event
 from ui.panel.errorbar import ErrorBar
 from ui.panel.maskimage import QtMaskOps, load_frame_image
 from ui.panel.objects import ObjectsBox
@@ -185,7 +186,8 @@ class Panel(QtWidgets.QWidget):
         self._build_layout()
         self._build_shortcuts()
         self.slider.frameChanged.connect(c.set_frame)
-        self.run_box.previewModeChanged.connect(self.viewer.set_preview_mode)
+        self.run_box.previewModeChanged.connect(self._preview_mode_changed)
+        self.run_box.allObjectsChanged.connect(self._all_objects_changed)
         self.viewer.hovered.connect(self._hovered)
         self.viewer.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f}%"))
         c.subscribe(self._on_event)
@@ -299,8 +301,20 @@ class Panel(QtWidgets.QWidget):
             self.error_bar.hide()
 
     # ---------------------------------------------------------------- events
-    def _on_event(self, event: str, payload) -> None:
-        handler = getattr(self, "_ev_" + event, None)
+    def _handlers(self):
+        """What the panel does on each controller event (events it does not show are left out)."""
+        return {
+            Event.PLATE: self._ev_plate, Event.DISPLAYS: self._fill_displays, Event.FRAME: self._ev_frame,
+            Event.CURRENT_FRAME: self._ev_current_frame, Event.OBJECTS: self._ev_objects,
+            Event.SELECTION: self._ev_selection, Event.KEYFRAMES: self._ev_keyframes, Event.MASK: self._ev_mask,
+            Event.UNDO: lambda _none: self.tools.refresh_undo(), Event.ERROR: self._ev_error,
+            Event.STATUS: self.status.setText, Event.SAM_BUSY: self._ev_sam_busy,
+            Event.RUN_STATE: self._ev_run_state, Event.PROGRESS: self._ev_progress, Event.PREVIEW: self._ev_preview,
+            Event.ALPHA: self._ev_preview, Event.RUN_SETTINGS: lambda _s: self.run_box.load_settings(),
+        }
+
+    def _on_event(self, event: Event, payload) -> None:
+        handler = self._handlers().get(event)  # built per event: a stored dict of bound methods keeps the panel alive
         if handler is not None:
             handler(payload)
 
@@ -318,9 +332,6 @@ class Panel(QtWidgets.QWidget):
         self.slider.set_marks([])
         self.run_box.load_settings()
         self.plateOpened.emit(plate.path)
-
-    def _ev_displays(self, displays) -> None:
-        self._fill_displays(displays)
 
     def _fill_displays(self, displays) -> None:
         self.display.blockSignals(True)
@@ -384,14 +395,8 @@ class Panel(QtWidgets.QWidget):
     def _ev_mask(self, info) -> None:
         self.viewer.invalidate(info.get("obj_id"), info.get("rect"))
 
-    def _ev_undo(self, _none) -> None:
-        self.tools.refresh_undo()
-
     def _ev_error(self, info) -> None:
         self.error_bar.show_error(info["message"], info.get("details", ""))
-
-    def _ev_status(self, text) -> None:
-        self.status.setText(text)
 
     def _ev_sam_busy(self, busy) -> None:
         self.viewer.setCursor(QtCore.Qt.BusyCursor if busy else QtCore.Qt.CrossCursor)
@@ -400,30 +405,32 @@ class Panel(QtWidgets.QWidget):
         self.run_box.on_run_state(state)
         if state == "running":
             self.error_bar.hide()
-            self.slider.done_upto = None
+            self.slider.done = {}
             if self.viewer.preview_mode == "masks":
                 self.run_box.set_preview_mode("overlay")
-        elif state == "finished":
-            self.slider.done_upto = self.controller.plate.last if self.controller.plate else None
         elif state == "failed" and not len(self.controller.previews):
             self.run_box.set_preview_mode("masks")  # nothing to preview: back to the masks
         self.slider.update()
 
     def _ev_progress(self, info) -> None:
         self.run_box.on_progress(info)
+        self.slider.done = self.controller.runs.done_frames
+        self.slider.update()
         frame = info.get("frame")
-        if frame is not None:
-            self.slider.done_upto = int(frame)
-            self.slider.update()
-            if self.run_box.follow.isChecked():
-                self.controller.set_frame(int(frame))
+        if frame is not None and self.run_box.follow.isChecked():
+            self.controller.set_frame(int(frame))
+
+    def _preview_mode_changed(self, mode: str) -> None:
+        self.viewer.set_preview_mode(mode)
+        self.controller.set_show_alpha(mode != "masks")
+
+    def _all_objects_changed(self, all_objects: bool) -> None:
+        self.controller.set_show_alpha(self.viewer.preview_mode != "masks", all_objects)
+        self.viewer.update()
 
     def _ev_preview(self, info) -> None:
         if info["frame"] == self.controller.current_frame:
             self.viewer.update()
-
-    def _ev_run_settings(self, _settings) -> None:
-        self.run_box.load_settings()
 
     def _hovered(self, point) -> None:
         plate = self.controller.plate

@@ -1,0 +1,151 @@
+"""Checking and correcting the matte with the REAL worker on stand-in weights (issue 19: 1, 2, 3, 4, 5):
+the written alpha of every frame, for each object and for all, in every view mode, after an
+up-to-date re-run too; a frame with no alpha says so; progress counts plate frames by pass;
+a correction keyframe starts from the propagated alpha."""
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+import pytest
+from ui.qt import QtGui
+
+from tests.ui.conftest import drag
+from tests.ui.test_panel_real_worker import _open, pytestmark  # noqa: F401 - same skip condition
+
+
+def _bytes(image):
+    from ui.panel.maskimage import tight_bytes
+    return np.frombuffer(tight_bytes(image), np.uint8).reshape(image.height(), image.width())
+
+
+def _written(pattern, frame):
+    """The alpha file of `frame` as 8-bit, read here independently of the worker."""
+    from plugin import framepattern, masks
+    alpha = masks.read_mask(framepattern.parse(pattern).path(frame))
+    return np.round(np.clip(alpha, 0, 1) * 255).astype(np.uint8)
+
+
+def _two_objects(panel, c):
+    v = panel.viewer
+    panel.tools.set_tool("brush")
+    panel.tools.size.setValue(8)
+    panel.tools.hardness.setValue(100)
+    c.set_frame(3)
+    c.add_object("box")
+    drag(v, [v.to_widget(28, 25), v.to_widget(45, 30), v.to_widget(55, 35)])
+    c.add_object("corner")
+    drag(v, [v.to_widget(75, 50), v.to_widget(85, 55)])
+
+
+def _matte_shown(panel):
+    """The viewer's picture of the current frame (what the artist sees), as grey bytes."""
+    image = panel.viewer.grab().toImage().convertToFormat(QtGui.QImage.Format_Grayscale8)
+    return image
+
+
+def test_every_frame_every_object_full_resolution_after_a_run_and_a_rerun(qtbot, tmp_path):
+    panel, c = _open(qtbot, tmp_path, 6)
+    try:
+        _two_objects(panel, c)
+        box, corner = c.objects
+        panel.run_box.direction.setCurrentIndex(panel.run_box.direction.findData("both"))
+        panel.run_box.set_preview_mode("alpha")
+        # before any run: the alpha view says there is none instead of quietly showing the plate
+        qtbot.waitUntil(lambda: c.alphas.get(3) is not None, timeout=60000)
+        assert c.alphas.get(3) == {box.id: None, corner.id: None}
+        assert panel.viewer._matte()[2].startswith("no alpha for this frame")
+        seen_passes = []
+        c.subscribe(lambda e, p: seen_passes.append((p["pass_name"], p["plate_done"], p["plate_total"]))
+                    if e == "progress" else None)
+        panel.run_box.run_button.click()
+        qtbot.waitUntil(lambda: not c.running, timeout=240000)
+        assert not panel.error_bar.isVisible(), panel.error_bar.message.text()
+        # progress counted frames of the plate (6), named the pass, never past the plate's length
+        assert {name for name, _, _ in seen_passes} == {"Backward pass", "Forward pass"}
+        assert all(total == 6 and done <= 6 for _, done, total in seen_passes)
+        assert seen_passes[-1][1] == 6
+        assert panel.run_box.progress.text() == "finished: 6 frames written"
+        assert panel.run_box.rate.text() == ""
+        outputs = dict(c.last_outputs)
+        for rerun in (False, True):
+            if rerun:  # "already up to date": nothing is rewritten, the alpha is still there to check
+                panel.run_box.run_button.click()
+                qtbot.waitUntil(lambda: not c.running, timeout=240000)
+                assert "up to date" in panel.run_box.progress.text()
+            for frame in c.plate.frames:
+                c.set_frame(frame)
+                qtbot.waitUntil(lambda: c.alphas.get(frame) is not None, timeout=60000)
+                alphas = c.alphas.get(frame)
+                for obj in (box, corner):
+                    got = _bytes(alphas[obj.id])
+                    assert got.shape == (64, 96)  # full plate resolution, not a 256px preview
+                    assert np.abs(got.astype(int) - _written(outputs[obj.name], frame)).max() <= 1
+        # per object: the viewer shows the selected object's alpha; all objects: their maximum
+        c.set_frame(4)
+        qtbot.waitUntil(lambda: c.alphas.get(4) is not None and panel.viewer.image_frame == 4, timeout=60000)
+        a_box, a_corner = _written(outputs["box"], 4), _written(outputs["corner"], 4)
+        c.select(corner.id)
+        corner_grey, _, _ = panel.viewer._matte()
+        assert (_bytes(corner_grey) == _bytes(c.alphas.get(4)[corner.id])).all()
+        panel.run_box.scope.setCurrentIndex(1)
+        all_grey, _, _ = panel.viewer._matte()
+        assert np.abs(_bytes(all_grey).astype(int) - np.maximum(a_box, a_corner)).max() <= 1
+        # every view mode draws the matte (overlay: one tinted layer per object)
+        for mode in ("overlay", "checker", "alpha"):
+            panel.run_box.set_preview_mode(mode)
+            grey, tinted, note = panel.viewer._matte()
+            assert grey is not None and note == ""
+            assert len(tinted) == (2 if mode == "overlay" else 0)
+        # a frame whose file is gone says so
+        os.remove(glob.glob(outputs["corner"].replace("####", "0005"))[0])
+        os.remove(glob.glob(outputs["box"].replace("####", "0005"))[0])
+        c.alphas.refresh()
+        c.set_frame(5)
+        qtbot.waitUntil(lambda: c.alphas.get(5) is not None, timeout=60000)
+        assert panel.viewer._matte()[2] == "no alpha for this frame"
+    finally:
+        c.close()
+
+
+def test_correction_starts_from_the_propagated_alpha(qtbot, tmp_path):
+    panel, c = _open(qtbot, tmp_path, 5)
+    try:
+        v = panel.viewer
+        panel.tools.set_tool("brush")
+        panel.tools.size.setValue(8)
+        panel.tools.hardness.setValue(100)
+        c.set_frame(1)
+        drag(v, [v.to_widget(28, 25), v.to_widget(45, 30), v.to_widget(55, 35)])
+        panel.run_box.direction.setCurrentIndex(panel.run_box.direction.findData("forward"))
+        panel.run_box.run_button.click()
+        qtbot.waitUntil(lambda: not c.running, timeout=240000)
+        obj = c.selected
+        c.set_frame(4)
+        qtbot.waitUntil(lambda: c.alphas.get(4) is not None, timeout=60000)
+        alpha = _written(c.last_outputs[obj.name], 4)
+        c.correction_threshold = 0.5
+        # one touch-up stroke far from the object: the new keyframe holds the thresholded alpha plus it
+        drag(v, [v.to_widget(90, 5), v.to_widget(92, 6)])
+        mask = _bytes(c.selected.masks[4])
+        outside_stroke = np.ones_like(mask, bool)
+        outside_stroke[:20, 70:] = False
+        expected = np.where(alpha >= 128, 255, 0)
+        assert (mask[outside_stroke] == expected[outside_stroke]).all()
+        assert mask[5, 91] == 255
+        # undo takes the whole correction back (no keyframe at 4 any more)
+        c.undo()
+        assert 4 not in c.selected.masks
+        # from the nearest keyframe instead
+        c.correction_from = "keyframe"
+        drag(v, [v.to_widget(90, 5), v.to_widget(92, 6)])
+        mask = _bytes(c.selected.masks[4])
+        first = _bytes(c.selected.masks[1])
+        assert (mask[outside_stroke] == first[outside_stroke]).all()
+    finally:
+        c.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    pytest.main([__file__, "-q"])
