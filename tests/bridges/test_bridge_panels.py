@@ -127,7 +127,7 @@ def test_nuke_closing_the_script_cancels_the_run(qtbot, fake_nuke, fake_worker):
     qtbot.waitUntil(lambda: controller.plate is not None, timeout=5000)
     errors = []
     controller.subscribe(lambda event, payload: errors.append(payload) if event == "error" else None)
-    controller.running = True  # a run in flight
+    controller.runs.running = True  # a run in flight
     fake_nuke.fake_script_close()
     qtbot.waitUntil(lambda: bool(_calls("cancel")), timeout=5000)
     assert errors and "script was closed" in errors[-1]["message"]
