@@ -12,7 +12,6 @@ own nodes wherever the artist moved or renamed them.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
@@ -23,56 +22,17 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import nuke
 
+from nuke_bridge.colour import NUKE_DEFAULT_TO_OCIO, ocio_name  # noqa: F401 - NUKE_DEFAULT_TO_OCIO re-exported
+from nuke_bridge.outputs import absolute_outputs, output_folder, safe_name, shot_name  # noqa: F401
 from plugin.errors import ColorError, OutputError, PlateError
 from ui.host import PlateRef
 
-# nuke-default colourspace names -> the same transform in OCIO's built-in studio config, used
-# only when Nuke names no config file (its own config is always preferred). None: Nuke's own
-# curve with no equivalent outside Nuke's config, so the plate is refused in one line rather
-# than read through a guess. Names from the nuke-default config.ocio that Nuke ships.
-NUKE_DEFAULT_TO_OCIO = {
-    "linear": "Linear Rec.709 (sRGB)",
-    "sRGB": "sRGB Encoded Rec.709 (sRGB)",
-    "rec709": "Camera Rec.709",
-    "Gamma1.8": "Gamma 1.8 Encoded Rec.709",
-    "Gamma2.2": "Gamma 2.2 Encoded Rec.709",
-    "Gamma2.4": "Gamma 2.4 Encoded Rec.709",
-    "BT1886": "Gamma 2.4 Encoded Rec.709",  # BT.1886 with a zero black level is a pure 2.4 power
-    "AlexaV3LogC": "ARRI LogC3 (EI800)",
-    "SLog3": "S-Log3 S-Gamut3",
-    "Log3G10": "Log3G10 REDWideGamutRGB",
-    "raw": "Raw",
-    "Cineon": None, "Panalog": None, "REDLog": None, "ViperLog": None, "PLogLin": None,
-    "SLog": None, "SLog1": None, "SLog2": None, "CLog": None, "Log3G12": None, "Protune": None,
-    "HybridLogGamma": None, "st2084": None, "rec2020": None, "Gamma2.6": None, "sRGBf": None,
-}
 ID_KNOB = "matanyone_id"  # hidden knob on every node the bridge makes: "<shot file>|<object>|<role>"
 OUTPUT_ENV = "MATANYONE_NUKE_OUTPUT"  # folder for mattes when the panel sets none (default: beside the script)
 _EXPRESSION_OFFSET = re.compile(r"^\s*frame\s*(?:([+-])\s*(\d+))?\s*$")
-_DEFAULT_ROLE = re.compile(r"^default\s*\((.*)\)$")
-_SAFE = re.compile(r"[^A-Za-z0-9_]+")
 _GAP = 40                   # pixels between the nodes the bridge places
 _BACKDROP_COLOUR = 0x7F7F7FFF  # Nuke's neutral backdrop grey
 _PAD, _TITLE = 30, 60       # backdrop margins
-
-
-def safe_name(text: str) -> str:
-    """A Nuke node/layer name made from `text` (letters, digits, underscores)."""
-    name = _SAFE.sub("_", text).strip("_") or "shot"
-    return name if not name[0].isdigit() else "_" + name
-
-
-def shot_name(shot_path: str, plate: PlateRef) -> str:
-    """The shot's name: the shot file's name without its extensions, else the plate label."""
-    base = os.path.basename(shot_path or "").split(".")[0]
-    return safe_name(base or plate.label or "shot")
-
-
-def absolute_outputs(alpha_patterns: Dict[str, str], shot_path: str) -> Dict[str, str]:
-    """Output patterns with paths relative to the shot file made absolute (as the shot file means them)."""
-    base = os.path.dirname(os.path.abspath(shot_path)) if shot_path else os.getcwd()
-    return {obj: os.path.normpath(os.path.join(base, p)).replace("\\", "/") if not os.path.isabs(p) else p
-            for obj, p in alpha_patterns.items()}
 
 
 def frame_offset(node) -> int:
@@ -119,25 +79,13 @@ def ocio_config() -> Optional[str]:
 
 
 def colourspace_of(node, config: Optional[str]) -> Optional[str]:
-    """The OCIO name for a Read's 'colorspace' knob. With Nuke's config file the name (or the role
-    inside 'default (role)') goes through as Nuke names it; without one, nuke-default names are
-    mapped, and a name with no equivalent is refused in one line."""
-    name = str(node["colorspace"].value()).strip()
-    match = _DEFAULT_ROLE.match(name)
-    if match:
-        name = match.group(1).strip()
-    if not name or config:
-        return name or None
-    if NUKE_DEFAULT_TO_OCIO.get(name):
-        return NUKE_DEFAULT_TO_OCIO[name]
-    raise ColorError(f"Read node {node.name()} is in colourspace '{name}', which only Nuke's own OCIO "
-                     f"config defines, and Nuke names no config file here: set $OCIO or choose a "
-                     f"config in Project Settings > Color.")
+    """The OCIO name for a Read's 'colorspace' knob (see `nuke_bridge.colour.ocio_name`)."""
+    return ocio_name(str(node["colorspace"].value()), config, f"Read node {node.name()}")
 
 
 def output_dir(plate_path: str) -> str:
     """Where mattes go unless the panel says otherwise: beside the Nuke script (published plate
-    folders are often read-only), one folder per plate; $MATANYONE_NUKE_OUTPUT moves it."""
+    folders are often read-only); $MATANYONE_NUKE_OUTPUT moves it."""
     base = os.environ.get(OUTPUT_ENV, "").strip()
     if not base:
         try:
@@ -145,16 +93,7 @@ def output_dir(plate_path: str) -> str:
         except RuntimeError:  # an untitled script has no folder yet
             raise OutputError("Save the Nuke script first: MatAnyone writes mattes beside it "
                               f"(or set {OUTPUT_ENV} to a folder).") from None
-    stem = re.split(r"[._]?(?:#+|%0?\d*d)", os.path.basename(plate_path))[0].split(".")[0] or "plate"
-    tag = hashlib.sha1(plate_path.encode("utf-8")).hexdigest()[:6]  # v001 and v002 of one stem differ
-    folder = os.path.join(base, "matanyone", f"{safe_name(stem)}_{tag}").replace("\\", "/")
-    probe = folder
-    while not os.path.isdir(probe) and os.path.dirname(probe) != probe:
-        probe = os.path.dirname(probe)
-    if not os.access(probe, os.W_OK):
-        raise OutputError(f"MatAnyone cannot write mattes into {folder} ({probe} is read-only): "
-                          f"set {OUTPUT_ENV} or the panel's output path to a writable folder.")
-    return folder
+    return output_folder(base, plate_path, OUTPUT_ENV)
 
 
 class NukeHost:

@@ -43,7 +43,7 @@ class PlateRef:
 class HostAdapter(Protocol):
     """What the panel asks of a host; each method is a few host calls."""
 
-    name: str  # "nuke" | "resolve"
+    name: str  # "nuke" | "hiero" | "resolve"
 
     def selected_plate(self) -> PlateRef:
         """The plate the artist has selected; raises a UserError-like exception with one line if none."""

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 FAKES = Path(__file__).resolve().parent / "fakes"
-_FAKE_MODULES = ("nuke", "nukescripts", "nukescripts.panels", "DaVinciResolveScript")
+_FAKE_MODULES = ("nuke", "nukescripts", "nukescripts.panels", "DaVinciResolveScript",
+                 "hiero", "hiero.core", "hiero.core.events", "hiero.ui")
 
 
 def _forget(prefixes):
@@ -44,3 +45,23 @@ def fake_resolve_module(monkeypatch):
     DaVinciResolveScript.fake_reset()
     yield DaVinciResolveScript
     _forget(("resolve_bridge",))
+
+
+@pytest.fixture
+def fake_hiero(monkeypatch, tmp_path):
+    """The fake `hiero` package, fresh, with a project saved at <tmp>/edit/show.hrox."""
+    monkeypatch.syspath_prepend(str(FAKES))
+    monkeypatch.delenv("OCIO", raising=False)
+    monkeypatch.delenv("MATANYONE_HIERO_OUTPUT", raising=False)
+    monkeypatch.delenv("MATANYONE_HIERO_HANDLES", raising=False)
+    _forget(("nuke_bridge",))
+    import hiero.core
+    import hiero.ui
+
+    (tmp_path / "edit").mkdir()
+    del hiero.core.log[:]
+    del hiero.core.events.interests[:]
+    hiero.ui.state.update(sequence=None, selection=[], time=0, menubar=None, windows=[])
+    hiero.fake_project = hiero.core.Project((tmp_path / "edit" / "show.hrox").as_posix())
+    yield hiero
+    _forget(("nuke_bridge",))

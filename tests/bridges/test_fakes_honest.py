@@ -57,11 +57,12 @@ def test_fake_nuke_offers_only_what_the_bridge_uses():
 
 
 def test_hosts_implement_the_host_adapter(fake_nuke, fake_resolve_module):
+    from nuke_bridge.hiero_host import HieroHost
     from nuke_bridge.host import NukeHost
     from resolve_bridge.host import ResolveHost
     from ui.host import HostAdapter
 
-    for host_cls, name in ((NukeHost, "nuke"), (ResolveHost, "resolve")):
+    for host_cls, name in ((NukeHost, "nuke"), (ResolveHost, "resolve"), (HieroHost, "hiero")):
         assert host_cls.name == name
         for method in ("selected_plate", "frame_range", "current_frame", "bring_back"):
             want = list(inspect.signature(getattr(HostAdapter, method)).parameters)

@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKES = Path(__file__).resolve().parent / "fakes"
-BRIDGE_FILES = sorted((ROOT / "nuke_bridge").glob("*.py")) + sorted((ROOT / "resolve_bridge").glob("*.py"))
+BRIDGE_FILES = sorted((ROOT / "nuke_bridge").rglob("*.py")) + sorted((ROOT / "resolve_bridge").glob("*.py"))
 HEAVY = ("torch", "numpy", "scipy", "OpenImageIO", "PyOpenColorIO", "av", "cv2", "matanyone_engine", "Qt")
 PYSIDE2_ENV = "MATANYONE_TEST_PYSIDE2"  # a folder holding PySide2 and shiboken2 (unpacked wheels)
 
@@ -28,7 +28,7 @@ import importlib.util, json, sys
 for name in {heavy!r}:
     sys.modules[name] = None  # importing it now raises ImportError
 sys.path[:0] = [{fakes!r}, {root!r}]
-import nuke_bridge.host, nuke_bridge.panel
+import nuke_bridge.host, nuke_bridge.panel, nuke_bridge.hiero_host
 import nuke_bridge.menu  # what Nuke runs at start-up: registers the pane
 import resolve_bridge.host, resolve_bridge.launch, resolve_bridge.install
 spec = importlib.util.spec_from_file_location("nuke_init", {init!r})
