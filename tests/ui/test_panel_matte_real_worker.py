@@ -147,5 +147,27 @@ def test_correction_starts_from_the_propagated_alpha(qtbot, tmp_path):
         c.close()
 
 
+def test_in_out_range_runs_only_those_frames(qtbot, tmp_path):
+    panel, c = _open(qtbot, tmp_path, 6)
+    try:
+        v = panel.viewer
+        panel.tools.set_tool("brush")
+        panel.tools.size.setValue(8)
+        c.set_frame(2)
+        drag(v, [v.to_widget(28, 25), v.to_widget(45, 30)])
+        c.set_in_out("in")
+        c.set_frame(4)
+        c.set_in_out("out")
+        panel.run_box.direction.setCurrentIndex(panel.run_box.direction.findData("forward"))
+        panel.run_box.run_button.click()
+        qtbot.waitUntil(lambda: not c.running, timeout=240000)
+        assert not panel.error_bar.isVisible(), panel.error_bar.message.text()
+        written = sorted(glob.glob(c.last_outputs["object1"].replace("####", "[0-9]" * 4)))
+        assert [int(p[-8:-4]) for p in written] == [2, 3, 4]
+        assert c.last_progress["plate_total"] == 3 and c.last_progress["plate_done"] == 3
+    finally:
+        c.close()
+
+
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__, "-q"])

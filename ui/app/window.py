@@ -181,7 +181,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.run_box.load_settings()
 
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+        rows = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v, _same_as_nuke in SHORTCUTS)
         QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
 
     # --------------------------------------------------------------- events

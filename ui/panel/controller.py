@@ -65,6 +65,7 @@ class PanelController:
         self.correction_from = "alpha"        # a new keyframe starts from: "alpha" | "keyframe" | "empty"
         self.correction_threshold = 0.5       # alpha at or above this is inside a correction's start mask
         self.onion_skin = True                # outlines of the selected object's neighbouring keyframes
+        self.run_range: Optional[Tuple[int, int]] = None  # in/out points (I / O): run and play only these
         # One frame asked at a time: the worker drops a waiting read_frame when a newer one
         # arrives, so a second request in flight would only cancel the first.
         self.frame_cache = FrameCache(self._fetch_frame, self._frame_ready, max_in_flight=1, prefetch=2)
@@ -240,6 +241,7 @@ class PanelController:
             self.runs.reset()
             self.alphas.reset(frames)
             self.shot_path = None
+            self.run_range = None
             self.frame_cache.reset(frames, self._view_key())
             self.emit(Event.PLATE, self.plate)
             self.emit(Event.OBJECTS, self.objects)
@@ -286,6 +288,20 @@ class PanelController:
         self.frame_cache.request(frame)
         if self.show_alpha or self.runs.last_outputs:  # read after a run too: corrections start from it
             self.alphas.request(frame)
+
+    def set_in_out(self, which: str, frame: Optional[int] = None) -> None:
+        """I / O: the current frame becomes the in or out point of the run range; "clear" removes it."""
+        if self.plate is None:
+            return
+        lo, hi = self.run_range or (self.plate.first, self.plate.last)
+        frame = self.current_frame if frame is None else int(frame)
+        if which == "in":
+            lo, hi = frame, max(hi, frame)
+        elif which == "out":
+            lo, hi = min(lo, frame), frame
+        whole = (lo, hi) == (self.plate.first, self.plate.last)
+        self.run_range = None if which == "clear" or whole else (lo, hi)
+        self.emit(Event.RUN_RANGE, self.run_range)
 
     def step_frame(self, delta: int) -> None:
         if self.plate is None or self.current_frame is None:

@@ -28,6 +28,15 @@ def tight_bytes(image: QtGui.QImage) -> bytes:
     return b"".join(data[y * stride:y * stride + width] for y in range(height))
 
 
+def tight_bytes_rgb32(image: QtGui.QImage) -> bytes:
+    """The pixels of a 32-bit image without row padding (width*height*4 bytes)."""
+    width, height, stride = image.width() * 4, image.height(), image.bytesPerLine()
+    data = bytes(image.constBits())[: stride * height]
+    if stride == width:
+        return data
+    return b"".join(data[y * stride:y * stride + width] for y in range(height))
+
+
 def from_bytes(data: bytes, width: int, height: int, fmt=GREY) -> QtGui.QImage:
     """A QImage owning a copy of tightly packed 8-bit pixels."""
     return QtGui.QImage(bytes(data), width, height, width, fmt).copy()

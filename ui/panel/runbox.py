@@ -104,7 +104,7 @@ class RunBox(QtWidgets.QGroupBox):
                        self.device.currentIndexChanged, self.precision.currentIndexChanged,
                        self.output.editingFinished):
             signal.connect(self.store_settings)
-        self.run_button.clicked.connect(self._run)
+        self.run_button.clicked.connect(self.run_clicked)
         self.cancel_button.clicked.connect(self.controller.cancel)
         self.preview.currentIndexChanged.connect(lambda _i: self.previewModeChanged.emit(self.preview.currentData()))
         self.scope.currentIndexChanged.connect(lambda _i: self.allObjectsChanged.emit(bool(self.scope.currentData())))
@@ -133,7 +133,7 @@ class RunBox(QtWidgets.QGroupBox):
     def set_preview_mode(self, mode: str) -> None:
         self.preview.setCurrentIndex(max(0, self.preview.findData(mode)))
 
-    def _run(self) -> None:
+    def run_clicked(self) -> None:
         self.store_settings()
         self.controller.run()
 

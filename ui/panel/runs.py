@@ -166,8 +166,8 @@ class Runs:
         self.previews.clear()
         self.last_outputs = {}
         self.done_frames = {}
-        self.last_progress = {"done": 0, "total": len(self.shell.plate.frames), "plate_done": 0,
-                              "plate_total": len(self.shell.plate.frames)}
+        self.last_progress = {"done": 0, "total": self.plate_total(), "plate_done": 0,
+                              "plate_total": self.plate_total()}
         self.shell.alphas.clear()  # every alpha file may be rewritten
         self.shell.emit(Event.RUN_STATE, "saving")
 
@@ -176,6 +176,8 @@ class Runs:
                 self.finish("cancelled", {})
                 return
             params = {"shot_path": shot_path}
+            if self.shell.run_range is not None:
+                params["frames"] = list(self.shell.run_range)
             self.shell.emit(Event.RUN_STATE, "running")
             self._started = time.monotonic()
             self.shell.call("run_shot", params, lambda result: self.finish("finished", result), self._run_failed)
@@ -230,7 +232,7 @@ class Runs:
         info["phase"] = phase
         info["pass_name"] = PASS_NAMES.get(phase, phase.capitalize() + " pass")
         info["plate_done"] = len(self.done_frames)
-        info["plate_total"] = len(self.shell.plate.frames) if self.shell.plate else len(self.done_frames)
+        info["plate_total"] = self.plate_total()
         self.last_progress = info
         self.shell.emit(Event.PROGRESS, self.last_progress)
         path = params.get("preview_path")
@@ -244,6 +246,14 @@ class Runs:
                     return
                 self.shell.post(lambda: self._preview_ready(frame, image))
             self.shell.submit(work)
+
+    def plate_total(self) -> int:
+        """Frames of the plate this run covers (the in/out range when set)."""
+        plate = self.shell.plate
+        if plate is None:
+            return len(self.done_frames)
+        lo, hi = self.shell.run_range or (plate.first, plate.last)
+        return sum(1 for f in plate.frames if lo <= f <= hi)
 
     def on_frame_done(self, params: dict) -> None:
         """The worker wrote a frame's alphas: what the viewer showed of it is stale."""

@@ -21,6 +21,7 @@ class Viewer(QtWidgets.QWidget):
 
     zoomChanged = QtCore.Signal(float)
     hovered = QtCore.Signal(object)     # (x, y) in plate pixels or None
+    brushResized = QtCore.Signal(float)  # radius in plate pixels, from a Shift-/Ctrl-drag
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
@@ -52,6 +53,9 @@ class Viewer(QtWidgets.QWidget):
         self._press = None           # (widget pos, plate pos, button, modifiers) for SAM click/box
         self._box_to = None
         self._cursor = None
+        self._resize_from = None     # (widget x, radius) while a Shift-/Ctrl-drag resizes the brush
+        self.channel = "rgb"         # R/G/B show one channel of the plate as grey (Nuke's viewer keys)
+        self._channel_image = None   # (image cacheKey, channel, grey image)
         self._checker = maskimage.checkerboard()
 
     # ---------------------------------------------------------- coordinates
@@ -126,6 +130,24 @@ class Viewer(QtWidgets.QWidget):
         self._overlays.clear()
         self.update()
 
+    def toggle_channel(self, channel: str) -> None:
+        """R/G/B: show that channel of the plate; the same key again goes back to RGB."""
+        self.channel = "rgb" if self.channel == channel else channel
+        self.update()
+
+    def shown_image(self) -> Optional[QtGui.QImage]:
+        """The plate image as drawn: RGB, or one channel as grey."""
+        if self.image is None or self.channel == "rgb":
+            return self.image
+        key = (self.image.cacheKey(), self.channel)
+        if self._channel_image is None or self._channel_image[0] != key:
+            rgb32 = self.image.convertToFormat(QtGui.QImage.Format_RGB32)
+            data = maskimage.tight_bytes_rgb32(rgb32)
+            offset = {"b": 0, "g": 1, "r": 2}[self.channel]  # RGB32 is B, G, R, X in memory (little-endian)
+            grey = maskimage.from_bytes(data[offset::4], rgb32.width(), rgb32.height())
+            self._channel_image = (key, grey)
+        return self._channel_image[1]
+
     def set_preview_mode(self, mode: str) -> None:
         self.preview_mode = mode if mode in PREVIEW_MODES else "masks"
         self.update()
@@ -188,10 +210,10 @@ class Viewer(QtWidgets.QWidget):
             painter.setBrushOrigin(target.topLeft())
             painter.fillRect(target, QtGui.QBrush(self._checker))
             painter.restore()
-            painter.drawImage(target, maskimage.alpha_over(self.image, matte))
+            painter.drawImage(target, maskimage.alpha_over(self.shown_image(), matte))
         else:
             if self.image is not None:
-                painter.drawImage(target, self.image)
+                painter.drawImage(target, self.shown_image())
             else:
                 painter.fillRect(target, QtGui.QColor(20, 20, 20))
             for layer in tinted:  # overlay: each object's alpha tinted in its colour
@@ -212,7 +234,7 @@ class Viewer(QtWidgets.QWidget):
         self._draw_cursor(painter)
         painter.end()
 
-    def _shown_objects(self):
+    def shown_objects(self):
         c = self.controller
         if c.all_objects:
             return [o for o in c.objects if o.visible]
@@ -227,7 +249,7 @@ class Viewer(QtWidgets.QWidget):
         """
         c = self.controller
         frame = c.current_frame
-        objects = self._shown_objects()
+        objects = self.shown_objects()
         alphas = c.alphas.get(frame)
         if alphas is not None:
             found = [(o, alphas.get(o.id)) for o in objects if alphas.get(o.id) is not None]
@@ -292,6 +314,8 @@ class Viewer(QtWidgets.QWidget):
         badges = []
         if self.controller.downscale > 1:
             badges.append(f"PROXY 1/{self.controller.downscale}")
+        if self.channel != "rgb":
+            badges.append(self.channel.upper())
         if self.preview_mode != "masks":
             badges.append("ALL OBJECTS" if self.controller.all_objects else "SELECTED OBJECT")
         if not badges:
@@ -308,7 +332,7 @@ class Viewer(QtWidgets.QWidget):
 
     def _preview_overlay(self, preview: QtGui.QImage) -> QtGui.QImage:
         """The tinted preview, made once per preview image, colour and opacity (not on every paint)."""
-        objects = self._shown_objects()
+        objects = self.shown_objects()
         colour = objects[0].colour if objects else "#2ee6ff"
         key = (preview.cacheKey(), colour, self.opacity)
         if self._preview_layer is None or self._preview_layer[0] != key:
@@ -368,6 +392,10 @@ class Viewer(QtWidgets.QWidget):
         if not self.plate_size or self.controller.current_frame is None:
             return
         plate = self.to_plate(pos)
+        if self.tool in ("brush", "eraser") and button == QtCore.Qt.LeftButton and \
+                mods & (QtCore.Qt.ShiftModifier | QtCore.Qt.ControlModifier):
+            self._resize_from = (pos.x(), self.brush_radius)  # Nuke RotoPaint / Roto Brush: drag resizes
+            return
         if self.tool in ("brush", "eraser") and button == QtCore.Qt.LeftButton:
             begun = self.controller.begin_stroke()
             if begun is None:
@@ -393,6 +421,13 @@ class Viewer(QtWidgets.QWidget):
             self.pan(pos.x() - self._pan_from.x(), pos.y() - self._pan_from.y())
             self._pan_from = pos
             return
+        if self._resize_from is not None:
+            x0, r0 = self._resize_from
+            self.brush_radius = max(1.0, min(1000.0, r0 + (pos.x() - x0) / max(self.scale, 1e-6)))
+            self._cursor = QtCore.QPointF(x0, pos.y())  # the circle stays where the drag began
+            self.brushResized.emit(self.brush_radius)
+            self.update()
+            return
         if self._stroke is not None:
             self._paint_to(self.to_plate(pos))
             return
@@ -404,6 +439,9 @@ class Viewer(QtWidgets.QWidget):
 
     def mouseReleaseEvent(self, event):  # noqa: N802
         pos = _pos(event)
+        if self._resize_from is not None and event.button() == QtCore.Qt.LeftButton:
+            self._resize_from = None
+            return
         if event.button() == QtCore.Qt.MiddleButton and self._pan_from is not None:
             self._pan_from = None
             self.unsetCursor()

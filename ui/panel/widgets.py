@@ -7,41 +7,26 @@ from __future__ import annotations
 
 import os
 
-from ui.qt import QShortcut, QtCore, QtGui, QtWidgets
+from ui.qt import QtCore, QtGui, QtWidgets
 
 from ui.panel.controller import PanelController
 from ui.panel.events import Event
+from ui.panel.keys import SHORTCUTS, FrameKeys, bind  # noqa: F401 - SHORTCUTS re-exported for the app
 from ui.panel.errorbar import ErrorBar
 from ui.panel.maskimage import QtMaskOps, load_frame_image
 from ui.panel.objects import ObjectsBox
+from ui.panel.playback import Playback
 from ui.panel.runbox import RunBox
 from ui.panel.timeline import FrameSlider
 from ui.panel.viewer import Viewer
 
 TOOL_TIPS = {
-    "brush": ("Brush", "B", "Paint the object's mask. [ and ] change the size; Alt paints away."),
+    "brush": ("Brush", "N", "Paint the object's mask. [ and ] (or Shift-/Ctrl-drag) change the size; Alt paints away."),
     "eraser": ("Eraser", "E", "Remove mask where you paint."),
-    "fill": ("Fill hole", "G", "Click inside a hole in the mask to fill it."),
-    "sam": ("Click", "S", "Smart select: left-click what belongs to the object, right- or Alt-click what "
-                          "does not; drag a box around it. Each click refines the mask."),
+    "fill": ("Fill hole", "Shift+F", "Click inside a hole in the mask to fill it."),
+    "sam": ("Smart select", "S", "Left-click what belongs to the object, right- or Alt-click what does not; drag a "
+                                 "box around it. Each click refines the mask (SAM2, Segment Anything)."),
 }
-
-SHORTCUTS = (
-    ("F", "Fit the plate in the viewer"),
-    ("1", "Zoom to 100% (one plate pixel per screen pixel)"),
-    ("Mouse wheel", "Zoom at the cursor"),
-    ("Middle-drag", "Pan"),
-    ("B / E / G / S", "Brush / Eraser / Fill hole / Click (SAM) tool"),
-    ("[ / ]", "Smaller / larger brush"),
-    ("Left-click / Right- or Alt-click", "SAM: add / subtract (Click tool); drag for a box"),
-    ("Ctrl+Z / Ctrl+Shift+Z (Ctrl+Y)", "Undo / redo the last stroke or click"),
-    ("Left / Right", "Previous / next frame"),
-    ("Up / Down", "Next / previous keyframe"),
-    ("Home / End", "First / last frame"),
-    ("Ctrl+N", "Add an object"),
-    ("Ctrl+Return", "Run"),
-    ("Esc", "Cancel the run (or dismiss an error)"),
-)
 
 
 class Poster(QtCore.QObject):
@@ -102,10 +87,26 @@ class MaskToolBox(QtWidgets.QGroupBox):
         self.clear_button.setToolTip("Remove this object's mask on this frame (its keyframe goes too)")
         self.import_button = QtWidgets.QPushButton("Import…")
         self.import_button.setToolTip("Use a mask file (PNG, or EXR alpha) as this object's mask on this frame")
+        self.start = QtWidgets.QComboBox()
+        for key, label in (("alpha", "the matte"), ("keyframe", "nearest keyframe"), ("empty", "nothing")):
+            self.start.addItem(label, key)
+        self.start.setToolTip("What a new keyframe starts from when you touch up a frame: the matte of that "
+                              "frame (cut at the threshold), the nearest keyframe's mask, or an empty mask")
+        self.threshold = QtWidgets.QSpinBox()
+        self.threshold.setRange(1, 100)
+        self.threshold.setSuffix(" %")
+        self.threshold.setToolTip("Matte at or above this becomes mask when a correction starts from the matte")
+        self.onion = QtWidgets.QCheckBox("Onion skin")
+        self.onion.setToolTip("Outline the selected object's keyframes just before and after this frame")
+        start_row = QtWidgets.QHBoxLayout()
+        start_row.addWidget(self.start, 1)
+        start_row.addWidget(self.threshold)
         form = QtWidgets.QFormLayout()
         form.addRow("Size", self.size)
-        form.addRow("Hardness", self.hardness)
-        form.addRow("Overlay", self.opacity)
+        form.addRow("Hardness", _with_value(self.hardness, "%"))
+        form.addRow("Overlay", _with_value(self.opacity, "%"))
+        form.addRow("New key from", start_row)
+        form.addRow("", self.onion)
         edit = QtWidgets.QGridLayout()
         edit.addWidget(self.undo_button, 0, 0)
         edit.addWidget(self.redo_button, 0, 1)
@@ -118,6 +119,13 @@ class MaskToolBox(QtWidgets.QGroupBox):
         self.size.setValue(int(viewer.brush_radius))
         self.hardness.setValue(int(viewer.hardness * 100))
         self.opacity.setValue(int(viewer.opacity * 100))
+        self.start.setCurrentIndex(max(0, self.start.findData(controller.correction_from)))
+        self.threshold.setValue(int(round(controller.correction_threshold * 100)))
+        self.onion.setChecked(controller.onion_skin)
+        self.start.currentIndexChanged.connect(lambda _i: setattr(controller, "correction_from", self.start.currentData()))
+        self.threshold.valueChanged.connect(lambda v: setattr(controller, "correction_threshold", v / 100.0))
+        self.onion.toggled.connect(self._onion)
+        viewer.brushResized.connect(lambda r: self.size.setValue(int(round(r))))
         self.size.valueChanged.connect(self._size_changed)
         self.hardness.valueChanged.connect(lambda v: setattr(self.viewer, "hardness", v / 100.0))
         self.opacity.valueChanged.connect(lambda v: self.viewer.set_opacity(v / 100.0))
@@ -134,6 +142,10 @@ class MaskToolBox(QtWidgets.QGroupBox):
         self.size.setEnabled(tool in ("brush", "eraser"))
         self.hardness.setEnabled(tool in ("brush", "eraser"))
         self.viewer.setCursor(QtCore.Qt.CrossCursor if tool in ("sam", "fill") else QtCore.Qt.BlankCursor)
+        self.viewer.update()
+
+    def _onion(self, on: bool) -> None:
+        self.controller.onion_skin = bool(on)
         self.viewer.update()
 
     def resize_brush(self, factor: float) -> None:
@@ -158,6 +170,22 @@ class MaskToolBox(QtWidgets.QGroupBox):
             self.controller.import_mask(path)
 
 
+def _with_value(slider: QtWidgets.QSlider, suffix: str) -> QtWidgets.QWidget:
+    """A slider with its value written beside it."""
+    label = QtWidgets.QLabel()
+    label.setMinimumWidth(label.fontMetrics().horizontalAdvance("100" + suffix) + 4)
+    label.setAlignment(QtCore.Qt.AlignRight | QtCore.Qt.AlignVCenter)
+    slider.valueChanged.connect(lambda v: label.setText(f"{v}{suffix}"))
+    label.setText(f"{slider.value()}{suffix}")
+    slider.value_label = label
+    box = QtWidgets.QWidget()
+    row = QtWidgets.QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(slider, 1)
+    row.addWidget(label)
+    return box
+
+
 class Panel(QtWidgets.QWidget):
     """The MatAnyone panel; hosts embed it, the standalone app wraps it."""
 
@@ -180,6 +208,7 @@ class Panel(QtWidgets.QWidget):
         self.objects_box = ObjectsBox(c)
         self.tools = MaskToolBox(c, self.viewer)
         self.run_box = RunBox(c)
+        self.playback = Playback(c, self)
         self.status = QtWidgets.QLabel("")
         self.status.setObjectName("status")
         self._build_viewer_bar()
@@ -274,27 +303,16 @@ class Panel(QtWidgets.QWidget):
         layout.addWidget(side_widget)
 
     def _build_shortcuts(self) -> None:
-        c = self.controller
+        self.shortcuts = bind(self)
+        self._frame_keys = FrameKeys(self.controller, self)
+        self.frame_box.installEventFilter(self._frame_keys)
 
-        def key(seq, fn):
-            sc = QShortcut(QtGui.QKeySequence(seq), self)
-            sc.setContext(QtCore.Qt.WidgetWithChildrenShortcut)
-            sc.activated.connect(fn)
-            return sc
-        self.shortcuts = [
-            key("F", self.viewer.fit), key("1", lambda: self.viewer.set_zoom(1.0)),
-            key("B", lambda: self.tools.set_tool("brush")), key("E", lambda: self.tools.set_tool("eraser")),
-            key("G", lambda: self.tools.set_tool("fill")), key("S", lambda: self.tools.set_tool("sam")),
-            key("[", lambda: self.tools.resize_brush(1 / 1.25)), key("]", lambda: self.tools.resize_brush(1.25)),
-            key(QtGui.QKeySequence.Undo, c.undo), key("Ctrl+Shift+Z", c.redo), key("Ctrl+Y", c.redo),
-            key("Left", lambda: c.step_frame(-1)), key("Right", lambda: c.step_frame(1)),
-            key("Up", lambda: c.jump_keyframe(1)), key("Down", lambda: c.jump_keyframe(-1)),
-            key("Home", lambda: c.step_frame(-10 ** 9)), key("End", lambda: c.step_frame(10 ** 9)),
-            key("Ctrl+N", lambda: c.add_object()), key("Ctrl+Return", self.run_box._run),
-            key("Escape", self._escape),
-        ]
+    def toggle_matte_view(self, mode: str) -> None:
+        """A / M as in Nuke's viewer: show the alpha / matte overlay; the same key again goes back."""
+        self.run_box.set_preview_mode("masks" if self.viewer.preview_mode == mode else mode)
 
-    def _escape(self) -> None:
+    def escape(self) -> None:
+        self.playback.stop()
         if self.controller.running:
             self.controller.cancel()
         else:
@@ -311,6 +329,7 @@ class Panel(QtWidgets.QWidget):
             Event.STATUS: self.status.setText, Event.SAM_BUSY: self._ev_sam_busy,
             Event.RUN_STATE: self._ev_run_state, Event.PROGRESS: self._ev_progress, Event.PREVIEW: self._ev_preview,
             Event.ALPHA: self._ev_preview, Event.RUN_SETTINGS: lambda _s: self.run_box.load_settings(),
+            Event.RUN_RANGE: self._ev_run_range,
         }
 
     def _on_event(self, event: Event, payload) -> None:
@@ -420,6 +439,12 @@ class Panel(QtWidgets.QWidget):
         if frame is not None and self.run_box.follow.isChecked():
             self.controller.set_frame(int(frame))
 
+    def _ev_run_range(self, run_range) -> None:
+        self.slider.run_range = run_range
+        self.slider.update()
+        self.status.setText("run range: all frames" if run_range is None else
+                            "run range: frames {}-{} (Alt+I clears)".format(*run_range))
+
     def _preview_mode_changed(self, mode: str) -> None:
         self.viewer.set_preview_mode(mode)
         self.controller.set_show_alpha(mode != "masks")
@@ -438,7 +463,29 @@ class Panel(QtWidgets.QWidget):
             return
         x, y = point
         if 0 <= x < plate.width and 0 <= y < plate.height:
-            self.status.setText(f"frame {self.controller.current_frame}   x {int(x)}  y {int(y)}")
+            self.status.setText(self.readout(int(x), int(y)))
+
+    def readout(self, x: int, y: int) -> str:
+        """Pixel readout under the cursor: the viewer's RGB (as displayed, 0-1) and the alpha."""
+        c, image = self.controller, self.viewer.image
+        parts = [f"frame {c.current_frame}", f"x {x}  y {y}"]
+        if image is not None:
+            sx = min(image.width() - 1, x * image.width() // c.plate.width)
+            sy = min(image.height() - 1, y * image.height() // c.plate.height)
+            col = QtGui.QColor(image.pixel(sx, sy))
+            parts.append(f"viewer RGB {col.redF():.3f} {col.greenF():.3f} {col.blueF():.3f}")
+        alphas = c.alphas.get(c.current_frame)
+        shown = self.viewer.shown_objects()
+        values = []
+        for obj in shown:
+            alpha = alphas.get(obj.id) if alphas else None
+            if alpha is not None:
+                ax = min(alpha.width() - 1, x * alpha.width() // c.plate.width)
+                ay = min(alpha.height() - 1, y * alpha.height() // c.plate.height)
+                values.append(QtGui.qGray(alpha.pixel(ax, ay)) / 255.0)
+        if values:
+            parts.append(f"alpha {max(values):.3f}")
+        return "   ".join(parts)
 
     def closeEvent(self, event):  # noqa: N802
         self.controller.close()

@@ -1,0 +1,106 @@
+"""Nuke's viewer keys, playback at the plate's rate, in/out run range, brush resize by drag, pixel
+readout and the proxy badge (issue 19: 1, 6, 8) on the fake worker: none of these is about what the
+worker returns beyond a frame."""
+from __future__ import annotations
+
+from ui.qt import QtCore, QtGui, QtWidgets
+
+from tests.ui.conftest import drag, mouse
+
+
+def _key(widget, key, mods=QtCore.Qt.NoModifier):
+    from pytestqt.qtbot import QtBot
+    QtBot.keyClick(widget, key, mods)
+
+
+def test_channel_and_matte_keys_toggle_as_in_nuke(panel, qtbot):
+    panel, _client = panel
+    v = panel.viewer
+    v.setFocus()
+    _key(v, QtCore.Qt.Key_R)
+    assert v.channel == "r"
+    grey = v.shown_image()
+    assert grey.format() == QtGui.QImage.Format_Grayscale8
+    # the fake's frames hold frame % 256 in red: the red channel shown as grey is that value
+    assert QtGui.qGray(grey.pixel(0, 0)) == panel.controller.current_frame % 256
+    _key(v, QtCore.Qt.Key_R)
+    assert v.channel == "rgb"
+    _key(v, QtCore.Qt.Key_A)
+    assert v.preview_mode == "alpha" and panel.controller.show_alpha
+    _key(v, QtCore.Qt.Key_A)
+    assert v.preview_mode == "masks"
+    _key(v, QtCore.Qt.Key_M)
+    assert v.preview_mode == "overlay"
+    panel.tools.set_tool("eraser")
+    _key(v, QtCore.Qt.Key_B)  # B is the blue channel, never the brush
+    assert v.channel == "b" and v.tool == "eraser"
+    _key(v, QtCore.Qt.Key_N)
+    assert v.tool == "brush"
+
+
+def test_left_right_step_frames_while_the_frame_box_has_focus(panel, qtbot):
+    panel, _client = panel
+    c = panel.controller
+    c.set_frame(1004)
+    panel.frame_box.setFocus()
+    _key(panel.frame_box, QtCore.Qt.Key_Right)
+    assert c.current_frame == 1005
+    _key(panel.frame_box, QtCore.Qt.Key_Left)
+    _key(panel.frame_box, QtCore.Qt.Key_Left)
+    assert c.current_frame == 1003
+
+
+def test_playback_follows_the_plate_frame_rate_and_loops_over_in_out(panel, qtbot):
+    panel, _client = panel
+    c, play = panel.controller, panel.playback
+    assert play.fps == 24.0  # the fake plate says 24 fps
+    c.set_frame(1003)
+    c.set_in_out("in")
+    c.set_frame(1006)
+    c.set_in_out("out")
+    assert c.run_range == (1003, 1006) and panel.slider.run_range == (1003, 1006)
+    c.set_frame(1003)
+    play.play(1)
+    # frame-rate aware: the frame due after t seconds is start + t*fps, wrapped over in..out
+    assert play.frame_at(0.0) == 1003 and play.frame_at(1 / 24.0 + 1e-6) == 1004
+    assert play.frame_at(4 / 24.0 + 1e-6) == 1003  # 1003, 1004, 1005, 1006, then 1003 again
+    seen = set()
+    c.subscribe(lambda e, p: seen.add(p) if e == "current_frame" else None)
+    qtbot.waitUntil(lambda: seen >= {1004, 1005, 1006} and 1003 in seen, timeout=5000)
+    assert seen <= {1003, 1004, 1005, 1006}
+    panel.viewer.setFocus()
+    _key(panel.viewer, QtCore.Qt.Key_K)
+    assert play.direction == 0
+    play.loop = False
+    play.play(-1)
+    assert play.frame_at(4 / 24.0 + 1e-6) is None  # backwards past the in point: stops
+    play.stop()
+    c.set_in_out("clear")
+    assert c.run_range is None
+
+
+def test_shift_or_ctrl_drag_resizes_the_brush_without_painting(panel, qtbot):
+    panel, _client = panel
+    v, c = panel.viewer, panel.controller
+    panel.tools.set_tool("brush")
+    panel.tools.size.setValue(10)
+    v.set_zoom(2.0)
+    for mods in (QtCore.Qt.ShiftModifier, QtCore.Qt.ControlModifier):
+        start = v.to_widget(40, 30)
+        drag(v, [start, start + QtCore.QPointF(20, 0)], mods=mods)
+        assert c.keyframes() == []  # nothing painted
+    assert panel.tools.size.value() == 30  # +10 plate px per drag at 2x zoom (20 widget px)
+
+
+def test_pixel_readout_proxy_badge_and_slider_values(panel, qtbot):
+    panel, _client = panel
+    c = panel.controller
+    text = panel.readout(10, 20)
+    assert f"frame {c.current_frame}" in text and "x 10  y 20" in text and "viewer RGB" in text
+    assert panel.tools.hardness.value_label.text() == f"{panel.tools.hardness.value()}%"
+    panel.proxy.setCurrentIndex(panel.proxy.findData(2))
+    image = panel.viewer.grab().toImage()
+    assert c.downscale == 2
+    # the badge is drawn at the top right in amber
+    amber = [image.pixelColor(x, y) for x in range(image.width() - 120, image.width()) for y in range(6, 22)]
+    assert any(p.red() > 200 and 150 < p.green() < 230 and p.blue() < 160 for p in amber)
