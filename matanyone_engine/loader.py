@@ -9,9 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
+import warnings
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import List, Optional
 
 import torch
 
@@ -32,26 +35,87 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_file(path: Path) -> Mapping:
+# How a PyTorch checkpoint begins: a zip archive (torch.save since 1.6), or the legacy
+# format's pickle (protocol 2-5 opcode). Anything else is not a checkpoint, whatever its name.
+_ZIP_MAGIC = b"PK\x03\x04"
+_GLOBAL = re.compile(r"unsupported (?:global:?\s+)?GLOBAL\s+([\w.]+)", re.IGNORECASE)
+
+
+def _not_a_checkpoint(path: Path, why: str = "") -> WeightsError:
+    return WeightsError(f"weights file {path} is not a PyTorch or safetensors checkpoint{why}; "
+                        f"give matanyone.pth or a .safetensors file, or use `matanyone-plugin weights get`")
+
+
+def read_checkpoint(path: Path):
+    """The object a checkpoint file holds, read without running pickled code.
+
+    Raises:
+        WeightsError: a missing, empty, folder or non-checkpoint file, in one line.
+        UnsafeCheckpointError: a pickle that names code or objects other than tensors.
+    """
+    if path.is_dir():
+        raise WeightsError(f"weights file {path} is a folder; give the checkpoint file in it "
+                           f"(e.g. {path / 'matanyone.pth'})")
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist; give the path of matanyone.pth "
                            f"or use `matanyone-plugin weights get matanyone`")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not head:
+        raise WeightsError(f"weights file {path} is empty (0 bytes); copy or download it again "
+                           f"(`matanyone-plugin weights get`)")
     if path.suffix.lower() == ".safetensors":
         try:
             from safetensors.torch import load_file
             return load_file(str(path), device="cpu")
-        except Exception as err:  # safetensors raises its own error types
-            raise WeightsError(f"weights file {path} is not a readable safetensors file ({err})") from None
+        except Exception as err:  # noqa: BLE001 - safetensors raises its own error types
+            raise _not_a_checkpoint(path, f" ({' '.join(str(err).split())[:120]})") from None
+    if not (head.startswith(_ZIP_MAGIC) or (head[0] == 0x80 and 2 <= head[1] <= 5)):
+        raise _not_a_checkpoint(path)
     try:
-        data = torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():     # torch warns about odd pickle protocols on stderr
+            warnings.simplefilter("ignore")
+            return torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else "unsupported object"
+        named = _GLOBAL.search(str(err))
+        name = named.group(1) if named else _pickled_global(path)
+        if name is None:
+            raise _not_a_checkpoint(path) from None
         raise UnsafeCheckpointError(
-            f"weights file {path} holds pickled code or objects, not only tensors, and was not loaded "
-            f"({first[:160]}); use the official matanyone.pth or a .safetensors file") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
-        raise WeightsError(f"weights file {path} cannot be read as a PyTorch checkpoint "
-                           f"({' '.join(str(err).split())[:160]}); the download may be incomplete") from None
+            f"weights file {path} holds pickled code or objects ({name}), not only tensors, "
+            f"and was not loaded; use the official checkpoint or a .safetensors file") from None
+    except (EOFError, zipfile.BadZipFile) as err:
+        raise WeightsError(f"weights file {path} is cut short ({type(err).__name__}); the download or "
+                           f"copy did not finish: fetch it again") from None
+    except Exception:  # noqa: BLE001 - torch's unpickler fails in many ways on a file that is not its own
+        raise _not_a_checkpoint(path) from None
+
+
+def _pickled_global(path: Path) -> Optional[str]:
+    """The first non-torch global a plain pickle names, read with pickletools (which runs
+    nothing), for a pickle torch's own reader gave up on before naming it."""
+    import pickletools
+    strings: List[str] = []
+    try:
+        with open(path, "rb") as f:
+            for op, arg, _ in pickletools.genops(f):
+                if op.name == "GLOBAL":
+                    name = str(arg).replace(" ", ".")
+                elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    name = f"{strings[-2]}.{strings[-1]}"
+                else:
+                    if isinstance(arg, str):
+                        strings.append(arg)
+                    continue
+                if not name.startswith(("torch.", "collections.OrderedDict")):
+                    return name
+    except Exception:  # noqa: BLE001 - not a readable pickle: no global to name
+        return None
+    return None
+
+
+def _read_file(path: Path) -> Mapping:
+    data = read_checkpoint(path)
     if isinstance(data, Mapping):
         for wrapper in ("state_dict", "model", "network"):
             inner = data.get(wrapper)

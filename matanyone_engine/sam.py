@@ -21,7 +21,6 @@ from __future__ import annotations
 import collections
 import hashlib
 import importlib
-import pickle
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from matanyone_engine.errors import EngineError, UnsafeCheckpointError, WeightsError
+from matanyone_engine.errors import EngineError, WeightsError
+from matanyone_engine.loader import read_checkpoint
 
 IMAGE_SIZE = 1024                        # SAM2's square input
 PIXEL_MEAN = (0.485, 0.456, 0.406)       # ImageNet statistics, as sam2's transforms use
@@ -230,15 +230,7 @@ def _config_for_state(state: dict, path: Path) -> str:
 
 def _load_state(path: Path) -> dict:
     """A SAM2 checkpoint's tensors, refusing pickled code (weights_only)."""
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UnsafeCheckpointError(
-            f"refused to load {path}: it contains pickled code or objects, not only tensors "
-            f"({first}); use an official SAM2 checkpoint") from None
-    except (OSError, RuntimeError, EOFError) as err:
-        raise WeightsError(f"cannot read SAM2 checkpoint {path}: {' '.join(str(err).split())[:200]}") from None
+    blob = read_checkpoint(Path(path))
     if not isinstance(blob, dict) or not isinstance(blob.get("model"), dict):
         raise WeightsError(f"{path} is not a SAM2 checkpoint (expected a dict with a 'model' state dict)")
     return blob["model"]

@@ -148,11 +148,12 @@ def missing_message(entry: Checkpoint, *, weights_dir=None, cache: Optional[Path
     if studio is not None:
         places += f" or the studio folder {studio}{os.sep}" if not studio.is_file() else ""
     else:
-        places += f" (or a studio folder named by ${ENV_WEIGHTS} or the weights_dir setting)"
-    head = (f"offline (setting or {ENV_OFFLINE}=1): cannot download {entry.file}" if offline
-            else f"checkpoint {entry.file} not found")
-    tail = "" if offline else f", or run `matanyone-plugin weights get {entry.name}`"
-    return f"{head}: download it from {entry.url} on a machine with network and copy it into {places}{tail}"
+        places += f" (or a folder named by ${ENV_WEIGHTS} or weights_dir)"
+    # Under 300 characters with ordinary paths: one line a terminal or a dialog can show.
+    if offline:
+        return f"offline ({ENV_OFFLINE}=1 or setting): {entry.file} is not here; copy it from {entry.url} into {places}"
+    return (f"checkpoint {entry.file} not found: run `matanyone-plugin weights get {entry.name}`, "
+            f"or copy it from {entry.url} into {places}")
 
 
 def resolve(spec: str, *, weights_dir=None, model: str = DEFAULT_MODEL) -> str:
@@ -190,6 +191,9 @@ def resolve(spec: str, *, weights_dir=None, model: str = DEFAULT_MODEL) -> str:
             raise WeightsError(missing_message(entries[name], weights_dir=weights_dir))
         return str(found)
     path = Path(spec).expanduser()
+    if path.is_dir():
+        raise WeightsError(f"weights file {path} is a folder; give the checkpoint file in it, or set the "
+                           f"folder as the studio weights folder (weights_dir) and use auto")
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist; use auto, stand-in, or an existing checkpoint file")
     return str(path)

@@ -3,7 +3,7 @@
 Each command module defines `register(subparsers)` (argparse only, no heavy imports)
 and sets `func` on its parser; heavy imports happen inside `func`. A `UserError`
 prints one line and exits 1; anything else prints one line, saves the traceback to
-the log and exits 2.
+the log and exits 2. The exit codes are defined here, once (README, "Exit codes").
 """
 from __future__ import annotations
 
@@ -18,11 +18,26 @@ from plugin.errors import is_user_error
 # Sub-command modules under plugin/commands/, in the order `--help` lists them.
 COMMANDS = ("run", "demo", "info", "weights", "eval", "farm", "app", "worker")
 
-EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
+# Exit codes, one meaning each (README, "Exit codes").
+EXIT_OK = 0            # done, or already up to date
+EXIT_USER = 1          # a problem the user can fix: one line naming the file, frame or setting
+EXIT_INTERNAL = 2      # a defect of ours: one line, the traceback saved to the log
+EXIT_USAGE = 64        # the command line itself is wrong (BSD sysexits EX_USAGE)
+EXIT_CANCELLED = 130   # Ctrl-C (128 + SIGINT): whole frames written so far are kept
+EXIT_PIPE_CLOSED = 141  # the reader of the output went away, as `| head -1` does (128 + SIGPIPE)
+EXIT_TERMINATED = 143  # SIGTERM, a farm's cancel (128 + SIGTERM)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits EXIT_USAGE (argparse's own 2 is our internal error)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="matanyone-plugin",
         description="MatAnyone video matting: plate in, linear float alpha sequence out.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -56,18 +71,40 @@ def _quiet_openmp_threads() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+def _detach_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush finds no closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):   # not a real file (a test's capture): nothing to detach
+        pass
+
+
 def main(argv=None) -> int:
     _quiet_openmp_threads()
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()      # here, not at exit, where a closed pipe can no longer be caught
+    except BrokenPipeError:
+        _detach_stdout()
+        return EXIT_PIPE_CLOSED
+
+
+def _main(argv) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USER
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     try:
         return int(args.func(args) or EXIT_OK)
     except KeyboardInterrupt:
         print("cancelled: whole frames written so far are kept; run again to resume.", file=sys.stderr)
-        return 130
+        return EXIT_CANCELLED
+    except BrokenPipeError:
+        raise
     except Exception as err:  # noqa: BLE001 - the one place errors become one line
         if is_user_error(err):
             print(f"error: {err}", file=sys.stderr)

@@ -53,6 +53,12 @@ def config_source(config: Optional[str] = None) -> Tuple[str, str]:
     return BUILTIN_CONFIG, "built-in"
 
 
+# How each origin of `config_source` reads in messages: an explicit config is the shot's own
+# (from the shot file, or --ocio-config that writes it there).
+_ORIGIN_LABELS = {"argument": "the shot file or --ocio-config", "$OCIO": "$OCIO",
+                  "settings": "the settings file", "built-in": "OCIO's built-in configs"}
+
+
 def _config_key(path: str) -> Tuple[str, float]:
     # A config file edited on disk is reloaded: its mtime is part of the cache key.
     try:
@@ -64,15 +70,21 @@ def _config_key(path: str) -> Tuple[str, float]:
 @functools.lru_cache(maxsize=8)
 def _load_config(path: str, mtime: float, origin: str):
     import PyOpenColorIO as ocio
+    where = _ORIGIN_LABELS.get(origin, origin)
+    if not path.startswith("ocio://") and os.path.isdir(path):
+        inside = sorted(n for n in os.listdir(path) if n.lower().endswith(".ocio"))[:3]
+        hint = f" (it holds {', '.join(inside)})" if inside else ""
+        raise ColorError(f"OCIO config {path} (from {where}) is a folder, not a config file{hint}; "
+                         f"give the .ocio file itself")
     if not path.startswith("ocio://") and not os.path.isfile(path):
-        raise ColorError(f"OCIO config {path} (from {origin}) does not exist; fix the path or unset "
+        raise ColorError(f"OCIO config {path} (from {where}) does not exist; fix the path or unset "
                          f"it to use OCIO's built-in studio config")
     try:
         cfg = ocio.Config.CreateFromFile(path)
         cfg.validate()
     except Exception as err:  # noqa: BLE001 - OCIO raises its own Exception type
         reason = " ".join(str(err).split())[:200]
-        raise ColorError(f"OCIO config {path} (from {origin}) cannot be loaded ({reason}); fix it "
+        raise ColorError(f"OCIO config {path} (from {where}) cannot be loaded ({reason}); fix it "
                          f"or unset it to use OCIO's built-in studio config") from None
     return cfg
 
@@ -87,7 +99,7 @@ def config_name(config: Optional[str] = None) -> str:
     """A short description of the config in use, for `info` and metadata."""
     path, origin = config_source(config)
     cfg = get_config(config)
-    return f"{cfg.getName() or path} ({path}, {origin})"
+    return f"{cfg.getName() or path} ({path}, from {_ORIGIN_LABELS.get(origin, origin)})"
 
 
 # --------------------------------------------------------------------------- names

@@ -238,7 +238,8 @@ class Shot:
             "version": SHOT_VERSION,
             "plate": {"path": rel(self.plate.path), "first": self.plate.first, "last": self.plate.last,
                       "colourspace": self.plate.colourspace,
-                      "ocio_config": rel(self.plate.ocio_config) if self.plate.ocio_config else None,
+                      "ocio_config": (self.plate.ocio_config if _is_uri(self.plate.ocio_config or "")
+                                      else rel(self.plate.ocio_config) if self.plate.ocio_config else None),
                       "frame_offset": self.plate.frame_offset},
             "network_input": {"display": self.display, "view": self.view},
             "objects": [],
@@ -328,6 +329,11 @@ def _check_unique(v: "_Validator", objects: List[ShotObject]) -> None:
         seen_names.add(o.name)
 
 
+def _is_uri(p: str) -> bool:
+    """`ocio://...` and other `scheme://` names: kept as given, never joined to a folder."""
+    return bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", p))
+
+
 def _resolve(base: Path, p: str) -> Path:
     q = Path(os.path.expandvars(os.path.expanduser(p)))
     return Path(os.path.normpath(q if q.is_absolute() else (base / q)))
@@ -409,4 +415,6 @@ class _Validator:
 
     def opt_path(self, d, key, name) -> Optional[str]:
         val = self.opt_str(d, key, name)
+        if val and _is_uri(val):
+            return val              # e.g. ocio://studio-config-latest: not a file
         return str(_resolve(self.base, val)) if val else None

@@ -132,8 +132,7 @@ def build_shot(args):
     data = {
         "version": 1,
         "plate": {"path": os.path.abspath(args.plate), "first": first, "last": last,
-                  "colourspace": args.colourspace, "ocio_config":
-                      os.path.abspath(args.ocio_config) if args.ocio_config else None},
+                  "colourspace": args.colourspace, "ocio_config": args.ocio_config},
         "objects": [{"id": i + 1, "name": o["name"], "keyframes": {str(f): p for f, p in o["keyframes"].items()}}
                     for i, o in enumerate(objects)],
         "output": {"path": os.path.abspath(out)},
@@ -269,7 +268,8 @@ def report(result) -> int:
     if result.status == "cancelled":
         print(f"cancelled: whole frames written so far are kept ({result.frames_written} this run); "
               "run the same command again to resume.", file=sys.stderr)
-        return 130
+        from plugin.cli import EXIT_CANCELLED
+        return EXIT_CANCELLED
     if result.status == "up-to-date":
         print("up to date: nothing changed since the last run (use --force to run again)")
     else:

@@ -118,7 +118,7 @@ def test_bad_ocio_path_is_a_one_line_error(tmp_path, monkeypatch):
         color.to_network_input(KNOWN, "ACEScg")
     broken = tmp_path / "broken.ocio"
     broken.write_text("ocio_profile_version: 2\nroles: [this is not\n")
-    with pytest.raises(ColorError, match=r"broken\.ocio \(from argument\) cannot be loaded") as err:
+    with pytest.raises(ColorError, match=r"broken\.ocio \(from the shot file or --ocio-config\) cannot be loaded") as err:
         color.get_config(str(broken))
     assert "\n" not in str(err.value)
 

@@ -86,7 +86,7 @@ def test_cli_bad_frame_range_syntax_is_an_argparse_error(sequences, capsys):
     _, pred_pat, gt_pat = sequences
     with pytest.raises(SystemExit) as info:
         cli.main(["eval", "--pred", pred_pat, "--gt", gt_pat, "--frames", "first-last"])
-    assert info.value.code == 2
+    assert info.value.code == cli.EXIT_USAGE   # a usage error, not an internal one (2)
     assert "frame range" in capsys.readouterr().err
 
 
