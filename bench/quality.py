@@ -1,6 +1,7 @@
 """Check the product against MatAnyone's Table 1 on a VideoMatte / YouTubeMatte test set.
 
-    python bench/quality.py DATASET_DIR [--weights auto|PATH|stand-in] [--protocol auto|lr|hr]
+    python bench/quality.py DATASET_DIR [--weights auto|PATH|stand-in] [--model M [--model M2]]
+                            [--protocol auto|lr|hr]
                             [--benchmark videomatte|youtubematte] [--work DIR] [--device D]
                             [--precision fp32|official-mixed] [--clips N] [--mask-from-gt]
 
@@ -18,7 +19,8 @@ warmed up once; at 1920x1080 by 15 with 10 warm-up steps. Every frame is then sc
 `plugin.evaluate` (8-bit quantised predictions; lr: MAD, MSE, Grad, dtSSD, Conn; hr: no Conn),
 averaged as the papers' spreadsheets do (per frame index over clips, then over indices), and
 printed as a table row beside the published MatAnyone row. Grad and Conn are sums, so they
-only compare at the data set's own resolution.
+only compare at the data set's own resolution. `--model matanyone --model matanyone2` scores
+both checkpoints on the same clips and prints one row each (predictions in WORK/<model>/<clip>).
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
@@ -37,7 +39,7 @@ if REPO not in sys.path:
 
 from plugin import metrics as M  # noqa: E402
 from plugin.errors import UserError  # noqa: E402
-from plugin.protocol import PRECISIONS  # noqa: E402
+from plugin.protocol import MODELS, PRECISIONS  # noqa: E402
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".exr", ".tif", ".tiff", ".dpx")
 
@@ -83,10 +85,10 @@ class ClipResult:
 # ---------------------------------------------------------------- the pipeline call
 
 def run_pipeline(clip: Clip, out_pattern: str, protocol: Protocol, *, weights: str, device: Optional[str],
-                 precision: Optional[str]) -> None:
+                 precision: Optional[str], model: str = MODELS[0]) -> None:
     """Matte one clip with the product's CLI, exactly as a user would run it."""
     cmd = [sys.executable, "-m", "plugin", "run", "--plate", clip.com, "--mask", f"{clip.first}={clip.mask}",
-           "--out", out_pattern, "--weights", weights, "--warmup", str(protocol.warmup),
+           "--out", out_pattern, "--weights", weights, "--model", model, "--warmup", str(protocol.warmup),
            "--dilate", str(protocol.dilate), "--erode", str(protocol.erode), "--quiet", "--force"]
     if device:
         cmd += ["--device", device]
@@ -191,16 +193,25 @@ def paper_mean(per_clip: List[List[float]]) -> float:
     return sum(sum(r) / len(r) for r in rows) / len(rows)
 
 
-def run_bench(dataset: str, *, weights: str = "auto", protocol: str = "auto", benchmark: Optional[str] = None,
-              work: Optional[str] = None, device: Optional[str] = None, precision: Optional[str] = None,
-              max_clips: Optional[int] = None, mask_from_gt: bool = False,
+def run_bench(dataset: str, *, weights: str = "auto", models: Sequence[str] = MODELS[:1], protocol: str = "auto",
+              benchmark: Optional[str] = None, work: Optional[str] = None, device: Optional[str] = None,
+              precision: Optional[str] = None, max_clips: Optional[int] = None, mask_from_gt: bool = False,
               pipeline: Callable = run_pipeline, out=print) -> dict:
-    """Run every clip through the pipeline, score it, and print the table.
+    """Run every clip through the pipeline once per model, score it, and print the table.
 
     Returns:
-        {"protocol", "benchmark", "totals", "published", "clips": [{name, frames, seconds, totals}], "weights"}.
+        {"protocol", "benchmark", "published", "models": {model: {"weights", "totals", "clips"}}, and the
+        first model's "model", "weights", "totals", "clips": [{name, frames, seconds, totals}]}.
     """
     from plugin.evaluate import evaluate, open_alpha_sequence
+
+    models = list(dict.fromkeys(models))
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or not models:
+        raise UserError(f"--model {unknown[0] if unknown else ''!r}: use {' and/or '.join(MODELS)}")
+    if len(models) > 1 and weights not in ("auto",) and not weights.startswith("stand-in"):
+        raise UserError(f"--weights {weights} with {len(models)} models would score one file twice: "
+                        "use --weights auto (each model's own checkpoint)")
 
     work = os.path.abspath(work or os.path.join(dataset.rstrip("/\\") + "_matanyone_bench"))
     clips = find_clips(dataset, mask_from_gt=mask_from_gt, work=work)[:max_clips or None]
@@ -210,31 +221,35 @@ def run_bench(dataset: str, *, weights: str = "auto", protocol: str = "auto", be
     bench_name = benchmark or _benchmark_guess(dataset)
     out(f"quality bench: {dataset} ({len(clips)} clips, {w}x{h}), protocol {proto.name} "
         f"(papers' {proto.size} settings: dilate {proto.dilate}, erode {proto.erode}, warm-up {proto.warmup})")
-    results: List[ClipResult] = []
-    for clip in clips:
-        clip_dir = os.path.join(work, clip.name)
-        pred = os.path.join(clip_dir, "pred.####.exr")
-        t0 = time.perf_counter()
-        pipeline(clip, pred, proto, weights=weights, device=device, precision=precision)
-        seconds = time.perf_counter() - t0
-        result = evaluate(pred, clip.pha, os.path.join(clip_dir, "eval"), mode=proto.name)
-        results.append(ClipResult(clip, result, seconds))
-        out(f"  {clip.name}: {len(result.frames)} frames in {seconds:.1f} s  {result.table_row()}")
     metrics = M.METRICS_BY_MODE[proto.name]
-    totals = {m: paper_mean([r.result.per_frame[m] for r in results]) for m in metrics}
-    weights_id = results[0].result.weights or weights
+    rows: Dict[str, dict] = {}
+    for model in models:
+        model_work = os.path.join(work, model) if len(models) > 1 else work
+        results: List[ClipResult] = []
+        for clip in clips:
+            clip_dir = os.path.join(model_work, clip.name)
+            pred = os.path.join(clip_dir, "pred.####.exr")
+            t0 = time.perf_counter()
+            pipeline(clip, pred, proto, weights=weights, device=device, precision=precision, model=model)
+            seconds = time.perf_counter() - t0
+            result = evaluate(pred, clip.pha, os.path.join(clip_dir, "eval"), mode=proto.name)
+            results.append(ClipResult(clip, result, seconds))
+            out(f"  {model} {clip.name}: {len(result.frames)} frames in {seconds:.1f} s  {result.table_row()}")
+        rows[model] = {"weights": results[0].result.weights or weights,
+                       "totals": {m: paper_mean([r.result.per_frame[m] for r in results]) for m in metrics},
+                       "clips": [{"name": r.clip.name, "frames": len(r.result.frames), "seconds": r.seconds,
+                                  "totals": r.result.totals} for r in results]}
     published = {k: v for k, v in PUBLISHED.items() if k[1] == proto.name and (bench_name in (None, k[0]))}
-    for line in format_table(totals, metrics, weights_id, published):
+    for line in format_table({f"{m} ({r['weights']})": r["totals"] for m, r in rows.items()}, metrics, published):
         out(line)
-    if weights_id.startswith("stand-in"):
+    if any(r["weights"].startswith("stand-in") for r in rows.values()):
         out("NOTE: stand-in weights: the row checks the machinery, not the quality; use --weights auto "
             "(the real checkpoint) to compare with the paper")
+    first = rows[models[0]]
     summary = {"dataset": os.path.abspath(dataset), "resolution": [w, h], "protocol": proto.name,
                "settings": {"dilate": proto.dilate, "erode": proto.erode, "warmup": proto.warmup},
-               "benchmark": bench_name, "totals": totals, "weights": weights_id,
-               "published": {k[0]: v for k, v in published.items()},
-               "clips": [{"name": r.clip.name, "frames": len(r.result.frames), "seconds": r.seconds,
-                          "totals": r.result.totals} for r in results]}
+               "benchmark": bench_name, "model": models[0], "totals": first["totals"], "weights": first["weights"],
+               "published": {k[0]: v for k, v in published.items()}, "clips": first["clips"], "models": rows}
     path = os.path.join(work, "quality_bench.json")
     with open(path + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(summary, fh, indent=1)
@@ -243,15 +258,17 @@ def run_bench(dataset: str, *, weights: str = "auto", protocol: str = "auto", be
     return summary
 
 
-def format_table(totals: Dict[str, float], metrics, weights_id: str, published) -> List[str]:
-    """The table rows in the papers' order and units, ours first."""
+def format_table(ours: Dict[str, Dict[str, float]], metrics, published) -> List[str]:
+    """The table rows in the papers' order and units: ours (label -> totals, one per model) first."""
     width = 42
     head = f"{'':{width}s}" + "".join(f"{M.LABELS[m]:>8s}" for m in metrics)
     units = f"{'':{width}s}" + "".join(f"{_unit(m):>8s}" for m in metrics)
-    label = f"this product ({weights_id})"
-    if len(label) > width - 1:
-        label = label[:width - 5] + "...)"
-    rows = [head, units, f"{label:{width}s}" + "".join(f"{totals[m]:8.2f}" for m in metrics)]
+    rows = [head, units]
+    for label, totals in ours.items():
+        label = f"this product, {label}"
+        if len(label) > width - 1:
+            label = label[:width - 5] + "...)"
+        rows.append(f"{label:{width}s}" + "".join(f"{totals[m]:8.2f}" for m in metrics))
     for (bench_name, _), values in sorted(published.items()):
         rows.append(f"{'MatAnyone, paper Table 1 (' + bench_name + ')':{width}s}"
                     + "".join(f"{values[m]:8.2f}" for m in metrics))
@@ -282,6 +299,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("dataset", metavar="DATASET_DIR")
     p.add_argument("--weights", default="auto", help="auto (the real checkpoint), a path, or stand-in[:SALT]")
+    p.add_argument("--model", action="append", choices=MODELS, metavar="MODEL",
+                   help=f"{' | '.join(MODELS)} (default {MODELS[0]}); repeat to score several side by side")
     p.add_argument("--protocol", choices=("auto", "lr", "hr"), default="auto",
                    help="papers' settings: lr = 512x288, hr = 1920x1080 (auto: by the frames' size)")
     p.add_argument("--benchmark", choices=("videomatte", "youtubematte"),
@@ -295,7 +314,7 @@ def main(argv=None) -> int:
                    help="for sets without masks: first GT alpha >= 0.5 as the mask (ours, not the papers')")
     args = p.parse_args(argv)
     try:
-        run_bench(args.dataset, weights=args.weights, protocol=args.protocol, benchmark=args.benchmark,
+        run_bench(args.dataset, weights=args.weights, models=args.model or MODELS[:1], protocol=args.protocol, benchmark=args.benchmark,
                   work=args.work, device=args.device, precision=args.precision, max_clips=args.clips,
                   mask_from_gt=args.mask_from_gt)
     except UserError as err:

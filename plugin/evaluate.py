@@ -87,8 +87,16 @@ class EvalResult:
     @property
     def weights(self) -> Optional[str]:
         """The weights that made the prediction, from its metadata (`matanyone:weights` or `matanyone/weights`)."""
+        return self._made_by("weights")
+
+    @property
+    def model(self) -> Optional[str]:
+        """The model (matanyone | matanyone2) that made the prediction, from its metadata."""
+        return self._made_by("model")
+
+    def _made_by(self, name: str) -> Optional[str]:
         for key, value in self.prediction_metadata.items():
-            if re.fullmatch(r"matanyone[:/._]weights", key.lower()):
+            if re.fullmatch(rf"matanyone[:/._]{name}", key.lower()):
                 return value
         return None
 

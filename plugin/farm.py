@@ -2,8 +2,10 @@
 
 One shot and one object is one sequential task (the engine's memory is recurrent), so a
 farm parallelises across shots and objects: the template has one step (more past 1024 tasks)
-whose tasks are the (shot file, object name) pairs, each running
-``<python> -m plugin run SHOT --object NAME``.
+whose tasks are the (shot file, object name, model) triples, each running
+``<python> -m plugin run SHOT --object NAME --model MODEL``. The model is each shot file's
+``engine.model`` unless the template is built with one for every shot; it is a task parameter
+so a farm monitor shows which checkpoint each task runs.
 A retried task runs the same command, and ``run`` resumes after the last whole frame.
 AWS Deadline Cloud and other OpenJD schedulers run the file as written; ``openjd run`` runs
 it locally (see :func:`run_locally`).
@@ -44,13 +46,15 @@ class FarmTask:
 
     shot: str    # absolute path of the shot file
     object: str  # the object's name in that shot file
+    model: str   # the shot's engine.model (or the template's override)
 
 
-def plan_tasks(shot_paths: Iterable[str | os.PathLike]) -> list[FarmTask]:
+def plan_tasks(shot_paths: Iterable[str | os.PathLike], model: Optional[str] = None) -> list[FarmTask]:
     """Read each shot file and list one task per object, in shot then object order.
 
     Args:
         shot_paths: shot files (JSON, version 1).
+        model: run every shot with this model (matanyone | matanyone2); default: each shot's own.
 
     Returns:
         One `FarmTask` per (shot, object) pair; shots keep their own object lists.
@@ -62,19 +66,20 @@ def plan_tasks(shot_paths: Iterable[str | os.PathLike]) -> list[FarmTask]:
         if str(path) in seen:
             raise FarmError(f"{path}: shot file given twice; list each shot once")
         seen.add(str(path))
-        for name in _object_names(path):
-            tasks.append(FarmTask(shot=str(path), object=name))
+        names, own_model = _shot_objects(path)
+        for name in names:
+            tasks.append(FarmTask(shot=str(path), object=name, model=model or own_model))
     if not tasks:
         raise FarmError("no shot files given: name at least one SHOT.json")
     return tasks
 
 
-def _object_names(path: Path) -> list[str]:
-    """The object names of one shot file, validated as the run command will validate it."""
+def _shot_objects(path: Path) -> tuple[list[str], str]:
+    """The object names and model of one shot file, validated as the run command will validate it."""
     from plugin.shot import Shot  # standard library only: fine on a submission machine
-    names = [obj.name for obj in Shot.load(path).objects]
+    shot = Shot.load(path)
     _check_literal(str(path), f"shot file path {path}")
-    return names
+    return [obj.name for obj in shot.objects], shot.engine.model
 
 
 def _check_literal(value: str, what: str) -> None:
@@ -94,6 +99,7 @@ def build_template(
     gpu: bool = False,
     gpu_memory_gib: Optional[float] = None,
     name: Optional[str] = None,
+    model: Optional[str] = None,
 ) -> dict:
     """An OpenJD job template (a plain dict, spec `jobtemplate-2023-09`) for the shots.
 
@@ -108,11 +114,15 @@ def build_template(
         gpu: ask the scheduler for a worker with at least one GPU.
         gpu_memory_gib: ask for at least this much GPU memory (implies `gpu`).
         name: the job's name (default: from the shot files).
+        model: the model every task runs (matanyone | matanyone2); default: each shot's own.
 
     Returns:
         The template, validated with openjd-model.
     """
-    tasks = plan_tasks(shot_paths)
+    from plugin.protocol import MODELS
+    if model is not None and model not in MODELS:
+        raise FarmError(f"--model {model!r}: use one of {', '.join(MODELS)}")
+    tasks = plan_tasks(shot_paths, model)
     python = python or sys.executable
     for value, what in ((python, "--python"), (device, "--device"), (weights_dir or "", "--weights-dir")):
         _check_literal(value, what)
@@ -154,14 +164,16 @@ def build_template(
                 "taskParameterDefinitions": [
                     {"name": "Shot", "type": "PATH", "range": [task.shot for task in chunk]},
                     {"name": "Object", "type": "STRING", "range": [task.object for task in chunk]},
+                    {"name": "Model", "type": "STRING", "range": [task.model for task in chunk]},
                 ],
-                # Associated, not crossed: each shot brings its own objects.
-                "combination": "(Shot, Object)",
+                # Associated, not crossed: each shot brings its own objects and model.
+                "combination": "(Shot, Object, Model)",
             },
             "script": {"actions": {"onRun": {
                 "command": "{{Param.Python}}",
                 "args": ["-m", "plugin", "run", "{{Task.Param.Shot}}",
-                         "--object", "{{Task.Param.Object}}", "--device", "{{Param.Device}}"],
+                         "--object", "{{Task.Param.Object}}", "--model", "{{Task.Param.Model}}",
+                         "--device", "{{Param.Device}}"],
                 "cancelation": {"mode": "NOTIFY_THEN_TERMINATE", "notifyPeriodInSeconds": CANCEL_GRACE_S},
             }}},
         }
@@ -367,7 +379,7 @@ def run_locally(
 
 def _log_name(number: int, step: str, params: dict) -> str:
     parts = [step, f"{number:04d}"]
-    parts += [Path(str(v)).stem if k == "Shot" else str(v) for k, v in params.items()]
+    parts += [Path(str(v)).stem if k == "Shot" else str(v) for k, v in params.items() if k != "Model"]
     return ".".join("".join(c if c.isalnum() or c in "-_" else "_" for c in part) for part in parts) + ".log"
 
 

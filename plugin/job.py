@@ -40,7 +40,7 @@ import numpy as np
 
 from plugin import framepattern
 from plugin.errors import OutputError, ShotFileError, MaskError, UserError
-from plugin.shot import Shot, ShotObject, parse_frame_range
+from plugin.shot import EngineSpec, Shot, ShotObject, parse_frame_range
 
 log = logging.getLogger("matanyone.job")
 
@@ -207,7 +207,10 @@ def global_fingerprint(shot: Shot, plate_fp: str, weights_id: str, device: str) 
                  "top_k": e.top_k, "precision": e.precision, "device": device,
                  "cpu_threads": _cpu_threads(device),
                  "max_internal_size": e.max_internal_size, "weights": weights_id,
-                 "direction": shot.direction, "dtype": shot.output.dtype, "channels": shot.output.channels})
+                 "direction": shot.direction, "dtype": shot.output.dtype, "channels": shot.output.channels,
+                 # a different model is a different run even with the same (stand-in) weights; the
+                 # default adds nothing, so runs recorded before models existed still resume
+                 **({"model": e.model} if e.model != EngineSpec().model else {})})
 
 
 # --------------------------------------------------------------------------- atomic files
@@ -368,6 +371,7 @@ def _validate_masks(shot: Shot, objects: Sequence[ShotObject], width: int, heigh
 
 def _output_metadata(shot: Shot, obj: ShotObject, weights_id: str, shot_copy: str) -> Dict[str, str]:
     meta = {
+        "model": shot.engine.model,
         "weights": weights_id,
         "object": obj.name,
         "object_id": str(obj.id),
@@ -381,7 +385,7 @@ def _output_metadata(shot: Shot, obj: ShotObject, weights_id: str, shot_copy: st
     }
     if weights_id.startswith("stand-in"):
         meta["WARNING"] = ("made with stand-in weights (random, calibrated): not a real "
-                                     "matte; place matanyone.pth and run again")
+                                     f"matte; place {shot.engine.model}.pth and run again")
     return meta
 
 
@@ -452,7 +456,7 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
             logger.info(f"shot {shot.source or '(built)'}: plate {shot.plate.path} frames "
                         f"{shot.plate.first}-{shot.plate.last} {plate.width}x{plate.height} "
                         f"({shot.plate.colourspace}), objects {', '.join(o.name for o in shot.objects)}, "
-                        f"direction {shot.direction}, weights {weights_id}, device {device}")
+                        f"direction {shot.direction}, model {shot.engine.model}, weights {weights_id}, device {device}")
             result = JobResult("up-to-date", {o.name: output_pattern(shot, o).display for o in shot.objects},
                                shot.plate.first, shot.plate.last, 0, [o.name for o in to_run],
                                [o.name for o in kept], None, weights_id, shot_copy, paths.record, paths.log, 0.0)
@@ -466,7 +470,7 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
             def entries(status: str) -> Dict[str, dict]:
                 return {o.name: {"fingerprint": ofps[o.name], "global": gfp, "complete": status == "done",
                                  "status": status, "output": output_pattern(shot, o).display,
-                                 "first": shot.plate.first, "last": shot.plate.last, "weights": weights_id,
+                                 "first": shot.plate.first, "last": shot.plate.last, "model": shot.engine.model, "weights": weights_id,
                                  "device": device, "plate_fingerprint": plate_fp,
                                  "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
                         for o in to_run}
@@ -565,7 +569,7 @@ def _load_network(shot: Shot):
     from matanyone_engine.weights import resolve
     from plugin import settings
     current = settings.current()
-    weights = resolve(shot.engine.weights, weights_dir=current.weights_dir)
+    weights = resolve(shot.engine.weights, weights_dir=current.weights_dir, model=shot.engine.model)
     device = shot.engine.device
     if device == "auto":
         device = current.device or "auto"

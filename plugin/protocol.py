@@ -25,6 +25,9 @@ DIRECTIONS = ("forward", "backward", "both")
 DEVICES = ("auto", "cpu", "cuda", "mps")   # the menu; "cuda:N" is accepted where typed
 DTYPES = ("half", "float")                 # EXR sample type of the alphas
 CHANNELS = ("A", "RGBA")                   # alpha alone, or RGBA premultiplied
+MODELS = ("matanyone", "matanyone2")
+"""The checkpoints of the one network a shot may choose (`engine.model`; the first is the
+default); each is a registry entry of kind "matanyone" (weights.models(), checked by a test)."""
 
 
 # Requests.

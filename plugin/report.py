@@ -20,7 +20,7 @@ import numpy as np
 from plugin import metrics as M
 
 # Metadata named in the terminal summary (metrics.json keeps every "matanyone*" attribute).
-SUMMARY_METADATA = ("weights", "version", "software", "precision", "device", "warning")
+SUMMARY_METADATA = ("model", "weights", "version", "software", "precision", "device", "warning")
 
 
 def metrics_json(result) -> str:
@@ -141,8 +141,9 @@ def render_report(result, worst: Sequence[Tuple[int, np.ndarray, np.ndarray]], d
 def _title(result) -> str:
     what = "core-region metrics, our reading of the paper" if result.core else f"mode {result.mode}"
     quant = "8-bit quantised prediction" if result.quantized else "float prediction"
-    weights = result.weights
-    made_by = f" (weights {weights})" if weights else ""
+    made_by = ", ".join(f"{what} {value}" for what, value in (("model", result.model), ("weights", result.weights))
+                        if value)
+    made_by = f" ({made_by})" if made_by else ""
     return (f"{_short(result.prediction) or 'prediction'}{made_by} vs {_short(result.ground_truth) or 'GT'}\n"
             f"{result.width}x{result.height}, {what}, {quant}:  {result.table_row()}")
 

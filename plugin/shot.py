@@ -10,13 +10,14 @@ Standard library only (the panel builds shots too).
      "network_input": {"display": null, "view": null},
      "objects": [{"id": 1, "name": "hero", "keyframes": {"1001": "masks/hero.1001.png"}}],
      "mask_cleanup": {"dilate": 10, "erode": 10},
-     "engine": {"weights": "auto", "warmup": 10, "mem_every": 5, "max_mem_frames": 5,
+     "engine": {"weights": "auto", "model": "matanyone", "warmup": 10, "mem_every": 5, "max_mem_frames": 5,
                 "top_k": 30, "precision": "fp32", "device": "auto", "max_internal_size": null},
      "output": {"path": "matte/sh010_{object}.####.exr", "dtype": "half", "channels": "A"},
      "direction": "forward"}
 
-`direction` (forward | backward | both) and an object's `colour` are optional additions
-to DESIGN's example; absent, they are "forward" and none.
+`direction` (forward | backward | both), an object's `colour` and `engine.model` (matanyone |
+matanyone2: the checkpoint `auto` weights mean) are optional additions to DESIGN's example;
+absent, they are "forward", none and "matanyone", so older shot files keep their meaning.
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from plugin.errors import ShotFileError
-from plugin.protocol import CHANNELS, DIRECTIONS, DTYPES, PRECISIONS
+from plugin.protocol import CHANNELS, DIRECTIONS, DTYPES, MODELS, PRECISIONS
 
 SHOT_VERSION = 1
 _OBJECT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -67,6 +68,7 @@ class ShotObject:
 @dataclass(frozen=True)
 class EngineSpec:
     weights: str = "auto"          # auto | PATH | stand-in[:SALT]
+    model: str = MODELS[0]         # which checkpoint `auto` means (MODELS); recorded with the outputs
     warmup: int = 10
     mem_every: int = 5
     max_mem_frames: int = 5
@@ -149,7 +151,7 @@ class Shot:
         dilate = v.int(mc, "mask_cleanup.dilate", "dilate", default=10, minimum=0)
         erode = v.int(mc, "mask_cleanup.erode", "erode", default=10, minimum=0)
         e = v.obj(data, "engine", default={})
-        v.keys(e, "engine", {"weights", "warmup", "mem_every", "max_mem_frames", "top_k",
+        v.keys(e, "engine", {"weights", "model", "warmup", "mem_every", "max_mem_frames", "top_k",
                              "precision", "device", "max_internal_size"})
         d = EngineSpec()
         weights = v.opt_str(e, "engine.weights", "weights") or d.weights
@@ -157,6 +159,7 @@ class Shot:
             weights = str(_resolve(base, weights))
         engine = EngineSpec(
             weights=weights,
+            model=v.choice(e, "engine.model", "model", MODELS, d.model),
             warmup=v.int(e, "engine.warmup", "warmup", default=d.warmup, minimum=0),
             mem_every=v.int(e, "engine.mem_every", "mem_every", default=d.mem_every, minimum=1),
             max_mem_frames=v.int(e, "engine.max_mem_frames", "max_mem_frames", default=d.max_mem_frames, minimum=1),
@@ -244,7 +247,8 @@ class Shot:
             "network_input": {"display": self.display, "view": self.view},
             "objects": [],
             "mask_cleanup": {"dilate": self.dilate, "erode": self.erode},
-            "engine": {"weights": weights, "warmup": self.engine.warmup, "mem_every": self.engine.mem_every,
+            "engine": {"weights": weights, "model": self.engine.model, "warmup": self.engine.warmup,
+                       "mem_every": self.engine.mem_every,
                        "max_mem_frames": self.engine.max_mem_frames, "top_k": self.engine.top_k,
                        "precision": self.engine.precision, "device": self.engine.device,
                        "max_internal_size": self.engine.max_internal_size},

@@ -10,13 +10,25 @@ from __future__ import annotations
 import os
 import sys
 
-BANNER = """\
-+----------------------------------------------------------------------------+
-|  STAND-IN WEIGHTS: the real MatAnyone checkpoint (matanyone.pth) is not    |
-|  installed, so this demo runs the network with random, calibrated weights. |
-|  The pipeline is real; the alphas are NOT real mattes. Get the weights     |
-|  with `matanyone-plugin weights get matanyone` and run the demo again.     |
-+----------------------------------------------------------------------------+"""
+from plugin.protocol import MODELS
+
+_BANNER_LINES = (
+    "STAND-IN WEIGHTS: the real {label} checkpoint ({model}.pth) is not",
+    "installed, so this demo runs the network with random, calibrated weights.",
+    "The pipeline is real; the alphas are NOT real mattes. Get the weights",
+    "with `matanyone-plugin weights get {model}` and run the demo again.",
+)
+
+
+def banner(model: str = MODELS[0]) -> str:
+    """The boxed stand-in warning, naming the chosen model's checkpoint."""
+    label = "MatAnyone2" if model == "matanyone2" else "MatAnyone"
+    lines = [line.format(label=label, model=model) for line in _BANNER_LINES]
+    width = max(len(line) for line in lines) + 4
+    rule = "+" + "-" * width + "+"
+    return "\n".join([rule] + [f"|  {line:<{width - 2}}|" for line in lines] + [rule])
+
+
 
 
 def register(subparsers) -> None:
@@ -28,6 +40,8 @@ def register(subparsers) -> None:
                    help="folder for the outputs (default: ./matanyone-demo)")
     p.add_argument("--weights", help="auto, stand-in[:SALT] or a checkpoint path "
                                      "(default: the real checkpoint when present, else stand-in)")
+    p.add_argument("--model", choices=MODELS, default=MODELS[0],
+                   help="matanyone (default) or matanyone2: the checkpoint the demo looks for")
     p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N | mps")
     p.add_argument("--max-internal-size", type=int, metavar="PX",
                    help="limit the network input's shorter side (faster on a CPU; default native)")
@@ -37,14 +51,14 @@ def register(subparsers) -> None:
     p.set_defaults(func=main)
 
 
-def choose_weights(given):
-    """(weights spec, is_stand_in): `given`, else the real checkpoint if installed, else stand-in."""
+def choose_weights(given, model: str = MODELS[0]):
+    """(weights spec, is_stand_in): `given`, else the model's real checkpoint if installed, else stand-in."""
     if given:
         return given, given.startswith("stand-in")
     from matanyone_engine.weights import resolve
     from plugin import settings
     try:
-        resolve("auto", weights_dir=settings.current().weights_dir)
+        resolve("auto", weights_dir=settings.current().weights_dir, model=model)
         return "auto", False
     except Exception as err:  # noqa: BLE001 - only the weights' own one-line error means "absent"
         if not getattr(err, "user_error", False):
@@ -52,14 +66,15 @@ def choose_weights(given):
         return "stand-in", True
 
 
-def demo_shot(sample, out_dir: str, weights: str, *, device=None, max_internal_size=None, warmup=10):
+def demo_shot(sample, out_dir: str, weights: str, *, device=None, max_internal_size=None, warmup=10,
+              model="matanyone"):
     from plugin.shot import Shot
     data = {
         "version": 1,
         "plate": {"path": sample.plate_pattern, "first": sample.first, "last": sample.last,
                   "colourspace": sample.colourspace},
         "objects": [{"id": 1, "name": "figure", "keyframes": {str(sample.first): sample.mask_path}}],
-        "engine": {"weights": weights, "warmup": warmup, "device": device or "auto",
+        "engine": {"weights": weights, "model": model, "warmup": warmup, "device": device or "auto",
                    "max_internal_size": max_internal_size},
         "output": {"path": os.path.join(os.path.abspath(out_dir), "demo_{object}.####.exr")},
     }
@@ -93,11 +108,11 @@ def main(args) -> int:
     from plugin import sample as sample_mod
     from plugin.commands.run import report, run_with_console
     sample = sample_mod.ensure_sample()
-    weights, stand_in = choose_weights(args.weights)
+    weights, stand_in = choose_weights(args.weights, args.model)
     if stand_in:
-        print(BANNER, file=sys.stderr)
+        print(banner(args.model), file=sys.stderr)
     shot = demo_shot(sample, args.out, weights, device=args.device,
-                     max_internal_size=args.max_internal_size, warmup=args.warmup)
+                     max_internal_size=args.max_internal_size, warmup=args.warmup, model=args.model)
     print(f"sample plate: {sample.plate_pattern} ({sample.first}-{sample.last}, {sample.colourspace})",
           file=sys.stderr)
     result = run_with_console(shot, force=args.force, quiet=args.quiet)
@@ -113,5 +128,5 @@ def main(args) -> int:
         for line in str(scores.summary).splitlines():
             print(f"  {line}")
     if stand_in:
-        print(BANNER, file=sys.stderr)
+        print(banner(args.model), file=sys.stderr)
     return 0

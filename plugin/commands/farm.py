@@ -1,13 +1,15 @@
 """`matanyone-plugin farm`: Open Job Description templates for a render farm.
 
     farm template SHOT.json [SHOT.json ...] --out job.yaml [--python P] [--device D]
-                  [--weights-dir DIR] [--gpu] [--gpu-memory GIB] [--name NAME]
+                  [--weights-dir DIR] [--model M] [--gpu] [--gpu-memory GIB] [--name NAME]
     farm run job.yaml [--python P] [--device D] [--weights-dir DIR] [-p KEY=VALUE ...]
              [--only PARAM=VALUE ...] [--parallel N] [--logs DIR] [--openjd-arg ARG ...] [--quiet]
 """
 from __future__ import annotations
 
 import sys
+
+from plugin.protocol import MODELS
 
 
 def register(subparsers) -> None:
@@ -32,6 +34,8 @@ def register(subparsers) -> None:
     tpl.add_argument("--weights-dir", metavar="DIR",
                      help="shared studio folder of checkpoints, as the workers see it "
                           "(passed to tasks as MATANYONE_PLUGIN_WEIGHTS)")
+    tpl.add_argument("--model", choices=MODELS,
+                     help="run every shot with this model (default: each shot file's engine.model)")
     tpl.add_argument("--gpu", action="store_true", help="require a worker with a GPU (amount.worker.gpu >= 1)")
     tpl.add_argument("--gpu-memory", type=float, metavar="GIB",
                      help="require at least this much GPU memory, in GiB (implies --gpu)")
@@ -65,7 +69,7 @@ def _template(args) -> int:
     from plugin import farm
     template = farm.build_template(
         args.shots, python=args.python, device=args.device, weights_dir=args.weights_dir,
-        gpu=args.gpu, gpu_memory_gib=args.gpu_memory, name=args.name)
+        gpu=args.gpu, gpu_memory_gib=args.gpu_memory, name=args.name, model=args.model)
     out = farm.write_template(template, args.out)
     count = sum(len(step["parameterSpace"]["taskParameterDefinitions"][0]["range"])
                 for step in template["steps"])

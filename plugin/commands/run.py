@@ -1,8 +1,9 @@
 """`matanyone-plugin run`: matte one shot.
 
-    run SHOT.json [--object NAME ...] [--frames A-B] [--device D] [--weights W] [--force]
+    run SHOT.json [--object NAME ...] [--frames A-B] [--device D] [--model M] [--weights W] [--force]
     run --plate PATTERN [--object NAME] --mask FRAME=MASK.png [--mask ...] [--object NAME --mask ...]
-        --out PATTERN [--colorspace NAME] [--weights auto|stand-in[:SALT]|PATH] [--device D]
+        --out PATTERN [--colorspace NAME] [--model matanyone|matanyone2]
+        [--weights auto|stand-in[:SALT]|PATH] [--device D]
         [--frames A-B] [--warmup N] [--direction forward|backward|both] [--force]
 
 With a shot file, `--object` picks objects to run. Without one, each `--object NAME`
@@ -16,6 +17,8 @@ import signal
 import sys
 import threading
 import time
+
+from plugin.protocol import MODELS
 
 
 class _Ordered(argparse.Action):
@@ -32,6 +35,8 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
 
     g = parser.add_argument_group("engine (override the shot file)")
     g.add_argument("--weights", help="auto (the real checkpoint; default), stand-in[:SALT] or a checkpoint path")
+    g.add_argument("--model", choices=MODELS,
+                   help="the checkpoint auto weights mean: matanyone (default) or matanyone2 (same network, newer training)")
     g.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
     g.add_argument("--precision", choices=PRECISIONS,
                    help="fp32 (default, exact); official-mixed (the official drivers' autocast); fp16 | bf16")
@@ -146,7 +151,7 @@ def _apply_engine(shot, args):
     from dataclasses import replace
     e = shot.engine
     changes = {}
-    for name in ("weights", "device", "precision", "warmup", "max_internal_size"):
+    for name in ("weights", "model", "device", "precision", "warmup", "max_internal_size"):
         value = getattr(args, name, None)
         if value is not None:
             changes[name] = value

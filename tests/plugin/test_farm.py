@@ -104,8 +104,8 @@ def test_one_shot_template_is_valid_openjd_with_a_task_per_object(tmp_path):
     assert decoded.specificationVersion.value == "jobtemplate-2023-09"
     assert [s.name for s in decoded.steps] == ["Matte"]
     tasks = farm.list_tasks(template)
-    assert tasks == [("Matte", {"Shot": str(shot.resolve()), "Object": "hero"}),
-                     ("Matte", {"Shot": str(shot.resolve()), "Object": "prop"})]
+    assert tasks == [("Matte", {"Shot": str(shot.resolve()), "Object": "hero", "Model": "matanyone"}),
+                     ("Matte", {"Shot": str(shot.resolve()), "Object": "prop", "Model": "matanyone"})]
     params = {p["name"]: p for p in template["parameterDefinitions"]}
     assert params["Python"]["default"] == "/studio/bin/python"
     assert params["Device"]["default"] == "cuda"
@@ -115,7 +115,7 @@ def test_one_shot_template_is_valid_openjd_with_a_task_per_object(tmp_path):
     action = template["steps"][0]["script"]["actions"]["onRun"]
     assert action["command"] == "{{Param.Python}}"
     assert action["args"] == ["-m", "plugin", "run", "{{Task.Param.Shot}}", "--object", "{{Task.Param.Object}}",
-                              "--device", "{{Param.Device}}"]
+                              "--model", "{{Task.Param.Model}}", "--device", "{{Param.Device}}"]
     assert "hostRequirements" not in template["steps"][0]
 
 
@@ -277,7 +277,7 @@ def test_openjd_run_gives_each_task_its_shot_object_device_and_weights(three_sho
     for outcome, (shot, obj) in zip(outcomes, [(0, "hero"), (0, "prop"), (1, "hero"), (1, "prop"),
                                                (2, "car"), (2, "dog")]):
         log = outcome.log_path.read_text()
-        assert f"ARGS -m plugin run {three_shots[shot].resolve()} --object {obj} --device cpu\n" in log
+        assert f"ARGS -m plugin run {three_shots[shot].resolve()} --object {obj} --model matanyone --device cpu\n" in log
         assert f"WEIGHTS={weights}\n" in log
     # A WeightsDir the worker cannot see: every task fails with one line saying so.
     missing = farm.run_locally(job, job_params={"Python": str(python), "WeightsDir": str(tmp_path / "nope")})
@@ -296,7 +296,7 @@ def test_openjd_run_without_weights_dir_keeps_the_workers_setting(tmp_path, monk
     [outcome] = farm.run_locally(job, job_params={"Device": "cuda:1"}, on_output=lines.append)
     assert outcome.ok and outcome.log_path is None
     log = "\n".join(lines)
-    assert "WEIGHTS=/worker/own" in log and "--object hero --device cuda:1" in log
+    assert "WEIGHTS=/worker/own" in log and "--object hero --model matanyone --device cuda:1" in log
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="the recording interpreter is a POSIX shell script")
@@ -307,10 +307,10 @@ def test_farm_run_only_some_tasks(three_shots, tmp_path, monkeypatch, capsys):
     rc = cli_main(["farm", "run", str(job), "--only", "Shot=sh030.json", "--only", "Object=dog"])
     out = capsys.readouterr().out
     assert rc == 0 and "1 task(s): 1 done, 0 failed" in out
-    assert f"ARGS -m plugin run {three_shots[2].resolve()} --object dog --device auto" in out
+    assert f"ARGS -m plugin run {three_shots[2].resolve()} --object dog --model matanyone --device auto" in out
     assert "--object car" not in out
     for only, message in ((["Object=cat"], "no task of job.yaml has Object=cat"),
-                          (["Frame=3"], "--only Frame: the template's task parameters are Object, Shot"),
+                          (["Frame=3"], "--only Frame: the template's task parameters are Model, Object, Shot"),
                           (["Object"], "--only 'Object': write it as KEY=VALUE")):
         rc = cli_main(["farm", "run", str(job), *[f"--only={o}" for o in only]])
         err = capsys.readouterr().err

@@ -49,13 +49,14 @@ def make_dataset(root, clips=2, frames=4, with_mask=True):
 
 def fake_pipeline(gts, calls):
     """Stands in for `matanyone-plugin run`: writes GT with clip1's frames 1+ a little too dense."""
-    def run(clip, out_pattern, protocol, *, weights, device, precision):
-        calls.append((clip, protocol, weights))
+    def run(clip, out_pattern, protocol, *, weights, device, precision, model):
+        calls.append((clip, protocol, weights, model))
         os.makedirs(os.path.dirname(out_pattern), exist_ok=True)
+        dense = 6 if model == "matanyone" else 2  # the second model's clip1 is closer to the GT
         for t, a in enumerate(gts[clip.name]):
-            pred = a if clip.name == "clip0" or t == 0 else np.clip(a + np.float32(6 / 255) * (a > 0), 0, 1)
+            pred = a if clip.name == "clip0" or t == 0 else np.clip(a + np.float32(dense / 255) * (a > 0), 0, 1)
             write_image(out_pattern.replace("####", f"{t:04d}"), pred[..., None], dtype="float", channels=["A"],
-                        attributes={"matanyone:weights": "fake:test"})
+                        attributes={"matanyone:weights": f"fake:{model}"})
     return run
 
 
@@ -67,8 +68,9 @@ def test_bench_scores_every_clip_and_prints_the_paper_row(tmp_path):
                           pipeline=fake_pipeline(gts, calls), out=lines.append)
     # the papers' 512x288 settings went to the pipeline, with the mask for the first com frame
     assert [c[0].name for c in calls] == ["clip0", "clip1"]
-    clip, protocol, weights = calls[1]
+    clip, protocol, weights, model = calls[1]
     assert (protocol.dilate, protocol.erode, protocol.warmup) == (4, 4, 1) and weights == "stand-in"
+    assert model == "matanyone"  # the default model
     assert clip.first == 0 and clip.mask.endswith(os.path.join("clip1", "mask.png"))
     assert clip.com.endswith(os.path.join("clip1", "com", "####.png"))
     # totals = the mean over every frame of every clip (equal lengths), computed independently
@@ -83,7 +85,7 @@ def test_bench_scores_every_clip_and_prints_the_paper_row(tmp_path):
         assert summary["totals"][m] == pytest.approx(expected, rel=1e-5, abs=1e-12), m
     assert summary["totals"]["mad"] > 0
     assert summary["protocol"] == "lr" and summary["benchmark"] == "videomatte"
-    assert summary["weights"] == "fake:test"  # read back from the predictions' metadata
+    assert summary["weights"] == "fake:matanyone"  # read back from the predictions' metadata
     text = "\n".join(lines)
     assert "MatAnyone, paper Table 1 (videomatte)" in text and "5.15" in text and "0.26" in text
     assert f"{summary['totals']['mad']:8.2f}" in text
@@ -91,6 +93,30 @@ def test_bench_scores_every_clip_and_prints_the_paper_row(tmp_path):
     assert os.path.isfile(tmp_path / "work" / "clip1" / "eval" / "report.png")
     saved = json.loads((tmp_path / "work" / "quality_bench.json").read_text())
     assert saved["totals"] == pytest.approx(summary["totals"]) and saved["settings"]["warmup"] == 1
+
+
+def test_two_models_are_scored_side_by_side_on_the_same_clips(tmp_path, capsys):
+    data = tmp_path / "videomatte_512x288"
+    gts = make_dataset(data)
+    calls, lines = [], []
+    summary = Q.run_bench(str(data), weights="stand-in", models=["matanyone", "matanyone2"],
+                          work=str(tmp_path / "work"), pipeline=fake_pipeline(gts, calls), out=lines.append)
+    assert [(c[0].name, c[3]) for c in calls] == [("clip0", "matanyone"), ("clip1", "matanyone"),
+                                                 ("clip0", "matanyone2"), ("clip1", "matanyone2")]
+    rows = summary["models"]
+    assert rows["matanyone"]["weights"] == "fake:matanyone" and rows["matanyone2"]["weights"] == "fake:matanyone2"
+    assert rows["matanyone2"]["totals"]["mad"] < rows["matanyone"]["totals"]["mad"]
+    assert summary["totals"] == rows["matanyone"]["totals"] and summary["model"] == "matanyone"
+    table = [line for line in lines if line.startswith("this product")]
+    assert [line.split(" (")[0] for line in table] == ["this product, matanyone", "this product, matanyone2"]
+    assert f"{rows['matanyone2']['totals']['mad']:8.2f}" in table[1]
+    for model in ("matanyone", "matanyone2"):
+        assert os.path.isfile(tmp_path / "work" / model / "clip1" / "eval" / "report.png")
+    # the command line: --model repeats; a single file for two models is refused in one line
+    assert Q.main([str(data), "--weights", str(tmp_path / "x.pth"), "--model", "matanyone",
+                   "--model", "matanyone2"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: --weights") and "each model's own checkpoint" in err and err.count("\n") == 1
 
 
 def test_paper_mean_averages_over_clips_per_frame_index_first():
