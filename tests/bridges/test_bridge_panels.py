@@ -49,6 +49,18 @@ def _calls(method):
     return [p for c in FakeClient.made for m, p in c.calls if m == method]
 
 
+def _nuke_pane(qtbot, fake_nuke):
+    """The pane opened on a selected Read 'Plate' (1001-1003), its plate loaded."""
+    fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001, last=1003)
+    from nuke_bridge import panel
+
+    panel.register()
+    widget = panel.open_panel()
+    qtbot.addWidget(widget)
+    qtbot.waitUntil(lambda: widget.panel.controller.plate is not None, timeout=5000)
+    return widget
+
+
 def test_nuke_pane_loads_the_selected_read_into_the_real_panel(qtbot, fake_nuke, fake_worker):
     fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001,
                         last=1003, colorspace="AlexaV3LogC", frame_mode="start at", frame="1")
@@ -117,14 +129,8 @@ def test_nuke_closing_the_pane_stops_the_worker(qtbot, fake_nuke, fake_worker):
 
 
 def test_nuke_closing_the_script_cancels_the_run(qtbot, fake_nuke, fake_worker):
-    fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001, last=1003)
-    from nuke_bridge import panel
-
-    panel.register()
-    widget = panel.open_panel()
-    qtbot.addWidget(widget)
+    widget = _nuke_pane(qtbot, fake_nuke)
     controller = widget.panel.controller
-    qtbot.waitUntil(lambda: controller.plate is not None, timeout=5000)
     errors = []
     controller.subscribe(lambda event, payload: errors.append(payload) if event == "error" else None)
     controller.runs.running = True  # a run in flight
@@ -134,14 +140,8 @@ def test_nuke_closing_the_script_cancels_the_run(qtbot, fake_nuke, fake_worker):
 
 
 def test_nuke_finished_run_is_wired_back_on_the_main_thread(qtbot, fake_nuke, fake_worker, tmp_path):
-    fake_nuke.fake_node("Read", name="Plate", selected=True, file="/s/sh010.%04d.exr", first=1001, last=1003)
-    from nuke_bridge import panel
-
-    panel.register()
-    widget = panel.open_panel()
-    qtbot.addWidget(widget)
+    widget = _nuke_pane(qtbot, fake_nuke)
     controller = widget.panel.controller
-    qtbot.waitUntil(lambda: controller.plate is not None, timeout=5000)
     controller.shot_path = str(tmp_path / "sh010.matanyone.json")
     controller.runs.finish("finished", {"outputs": {"hero": "matte/sh010_hero.####.exr"}})
     assert fake_nuke.toNode("MatAnyone_sh010_hero_alpha") is None  # queued for Nuke's main thread
@@ -185,3 +185,37 @@ def test_resolve_window_opens_on_the_clip(qtbot, fake_resolve_module, fake_worke
     assert window.windowTitle() == "MatAnyone - sh010" and window.parent() is None
     qtbot.waitUntil(lambda: bool(_calls("open_plate")), timeout=5000)
     assert _calls("open_plate")[0]["path"] == "/s/sh010.####.exr"
+
+
+def test_hiero_pane_opens_on_the_selected_shot(qtbot, fake_hiero, fake_worker):
+    from tests.bridges.test_hiero_bridge import _timeline
+
+    _timeline(fake_hiero)
+    from nuke_bridge import hiero_host
+
+    widget = hiero_host.open_panel()
+    qtbot.addWidget(widget)
+    assert fake_hiero.ui.state["windows"] == [widget]  # docked through Hiero's window manager
+    qtbot.waitUntil(lambda: bool(_calls("open_plate")), timeout=5000)
+    assert _calls("open_plate")[0]["path"] == "/plates/sh010/sh010.%04d.exr"
+    qtbot.waitUntil(lambda: widget.panel.controller.plate is not None, timeout=5000)
+    assert widget.panel.controller.plate.frame_offset == 86400 - 1021
+    assert hiero_host.open_panel() is widget and len(fake_hiero.ui.state["windows"]) == 1
+
+
+def test_nuke_wiring_error_shows_in_the_pane_not_only_the_script_editor(qtbot, fake_nuke, fake_worker, tmp_path,
+                                                                         monkeypatch):
+    widget = _nuke_pane(qtbot, fake_nuke)
+    controller = widget.panel.controller
+    errors = []
+    controller.subscribe(lambda event, payload: errors.append(payload) if event == "error" else None)
+
+    def broken(*a, **k):
+        raise RuntimeError("channel limit reached")
+    monkeypatch.setattr(fake_nuke, "Layer", broken)
+    controller.shot_path = str(tmp_path / "sh010.matanyone.json")
+    controller.runs.finish("finished", {"outputs": {"a": "matte/a.####.exr", "b": "matte/b.####.exr"}})
+    fake_nuke.fake_run_main_thread()
+    assert errors and "channel limit reached" in errors[-1]["message"]
+    assert fake_nuke.fake_calls("message") == []
+    assert [n.name() for n in fake_nuke.allNodes()] == ["Plate"]

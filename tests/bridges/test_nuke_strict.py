@@ -7,15 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.bridges.test_nuke_bridge import _read
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _read(nuke, **knobs):
-    base = dict(name="Plate", selected=True, xpos=100, ypos=-50,
-                file="/shots/sh010/plate/sh010.%04d.exr", first=1001, last=1100,
-                origfirst=1001, origlast=1100)
-    base.update(knobs)
-    return nuke.fake_node("Read", **base)
 
 
 def _host():
