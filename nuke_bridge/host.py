@@ -23,7 +23,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import nuke
 
 from nuke_bridge.colour import NUKE_DEFAULT_TO_OCIO, ocio_name  # noqa: F401 - NUKE_DEFAULT_TO_OCIO re-exported
-from nuke_bridge.outputs import absolute_outputs, output_folder, safe_name, shot_name  # noqa: F401
+from nuke_bridge.outputs import absolute_outputs, output_folder, safe_name, shot_name
 from plugin.errors import ColorError, OutputError, PlateError
 from ui.host import PlateRef
 
