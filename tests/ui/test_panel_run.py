@@ -162,7 +162,10 @@ def test_errors_show_one_sentence_with_details(qtbot):
                                                          "/studio/weights or run `matanyone-plugin weights get "
                                                          "matanyone`"})
     c = panel.controller
-    panel.run_box.run_button.click()  # nothing open yet
+    # nothing open yet: Run is greyed out and says why; the key (Ctrl+Return) still explains in one line
+    assert not panel.run_box.run_button.isEnabled()
+    assert "open a plate" in panel.run_box.run_button.toolTip().lower()
+    panel.run_box.run_clicked()
     assert panel.error_bar.isVisible() and "open a plate" in panel.error_bar.message.text().lower()
     open_fake_plate(qtbot, panel, holder)
     assert not panel.error_bar.isVisible()

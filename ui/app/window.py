@@ -124,6 +124,8 @@ class MainWindow(QtWidgets.QMainWindow):
     # -------------------------------------------------------------- actions
     def open_path(self, path: str) -> None:
         """A plate (file of a sequence, pattern or movie) or a shot file (.json)."""
+        if not self.panel.confirm_discard("opening " + os.path.basename(path)):
+            return
         if path.lower().endswith(".json"):
             self.settings.setValue("folders/shot", os.path.dirname(path))
             self.controller.load_shot(path)
@@ -208,6 +210,9 @@ class MainWindow(QtWidgets.QMainWindow):
                 event.ignore()
                 return
             self.controller.cancel()
+        elif not self.panel.confirm_discard("quitting"):
+            event.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.sync()

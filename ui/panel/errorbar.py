@@ -5,7 +5,8 @@ from ui.qt import QtCore, QtWidgets
 
 
 class ErrorBar(QtWidgets.QFrame):
-    """A red strip above the viewer; hidden until `show_error`."""
+    """A red strip laid over the top of its parent (the viewer), so an error never moves the
+    image under the cursor; hidden until `show_error`."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -36,6 +37,7 @@ class ErrorBar(QtWidgets.QFrame):
         layout.addLayout(top)
         layout.addWidget(self.details)
         self.toggle.toggled.connect(self.details.setVisible)
+        self.toggle.toggled.connect(lambda _on: self.place())
         self.close_button.clicked.connect(self.hide)
         self.hide()
 
@@ -50,3 +52,25 @@ class ErrorBar(QtWidgets.QFrame):
         self.toggle.setChecked(False)
         self.toggle.setVisible(bool(details))
         self.show()
+        self.raise_()
+        self.place()
+
+    def place(self) -> None:
+        """Across the top of the parent, as tall as the text needs."""
+        parent = self.parentWidget()
+        if parent is None:
+            return
+        width = max(120, parent.width() - 16)
+        self.setFixedWidth(width)
+        self.adjustSize()
+        self.move(8, 8)
+
+    def setParent(self, parent, *args):  # noqa: N802 - Qt's name
+        super().setParent(parent, *args)
+        if parent is not None:
+            parent.installEventFilter(self)
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
+        if obj is self.parentWidget() and event.type() == QtCore.QEvent.Resize and self.isVisible():
+            self.place()
+        return False

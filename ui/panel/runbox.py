@@ -39,6 +39,7 @@ class RunBox(QtWidgets.QGroupBox):
     def __init__(self, controller, parent=None):
         super().__init__("Run", parent)
         self.controller = controller
+        self._has_plate = False
         self.warmup = QtWidgets.QSpinBox()
         self.warmup.setRange(0, 100)
         self.cleanup = QtWidgets.QSpinBox()
@@ -130,6 +131,13 @@ class RunBox(QtWidgets.QGroupBox):
             direction=self.direction.currentData(), device=self.device.currentText(),
             precision=self.precision.currentData(), output_path=self.output.text().strip())
 
+    def set_plate(self, has_plate: bool) -> None:
+        """Run needs a plate: greyed out, with the reason in its tooltip, until one is open."""
+        self._has_plate = bool(has_plate)
+        self.run_button.setEnabled(self._has_plate and not self.controller.running)
+        self.run_button.setToolTip(TIPS["run"] if self._has_plate else
+                                   "Open a plate first (File > Open Plate, drop one on the panel, or Use selected)")
+
     def set_preview_mode(self, mode: str) -> None:
         self.preview.setCurrentIndex(max(0, self.preview.findData(mode)))
 
@@ -139,7 +147,7 @@ class RunBox(QtWidgets.QGroupBox):
 
     def on_run_state(self, state: str) -> None:
         busy = state in ("saving", "running", "cancelling")
-        self.run_button.setEnabled(not busy)
+        self.run_button.setEnabled(not busy and self._has_plate)
         self.cancel_button.setEnabled(state in ("saving", "running"))
         for w in (self.warmup, self.cleanup, self.direction, self.device, self.precision, self.output):
             w.setEnabled(not busy)

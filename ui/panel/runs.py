@@ -57,9 +57,9 @@ class Runs:
     def default_shot_path(self) -> str:
         return shotdoc.default_shot_path(self.shell.plate.path, self.output_pattern())
 
-    def to_doc(self, shot_path: str) -> shotdoc.ShotDoc:
+    def to_doc(self, shot_path: str, masks_folder: str = "masks") -> shotdoc.ShotDoc:
         """The shot as a document; mask paths are where `save_shot` writes them."""
-        mask_dir = os.path.join(os.path.dirname(os.path.abspath(shot_path)), "masks")
+        mask_dir = os.path.join(os.path.dirname(os.path.abspath(shot_path)), masks_folder)
         stem = shotdoc.plate_stem(self.shell.plate.path)
         objects = [shotdoc.ShotObject(o.id, o.name, {f: os.path.join(mask_dir, f"{stem}_{_safe(o.name)}.{f}.png")
                                                      for f in sorted(o.masks)}, o.colour)
@@ -69,13 +69,24 @@ class Runs:
                                ocio_config=p.ocio_config, frame_offset=p.frame_offset, display=self.shell.display,
                                view=self.shell.view, objects=objects, run=replace(self.shell.run_settings))
 
-    def save_shot(self, shot_path: Optional[str] = None, then: Optional[Callable] = None) -> None:
+    def autosave_path(self) -> str:
+        """Beside the outputs, next to where Save puts the shot: `<plate>.matanyone.autosave.json`."""
+        return self.default_shot_path()[:-len(".json")] + ".autosave.json"
+
+    def autosave(self) -> None:
+        """Save unsaved edits to the autosave shot (its masks in `autosave_masks/`, so the saved
+        shot's own masks are never overwritten); the shot stays unsaved until the artist saves."""
+        if self.shell.plate is not None and self.shell.dirty and not self.running:
+            self.save_shot(self.autosave_path(), autosave=True)
+
+    def save_shot(self, shot_path: Optional[str] = None, then: Optional[Callable] = None,
+                  autosave: bool = False) -> None:
         """Write masks (PNG) and the shot file off the UI thread; `then(shot_path)` on the UI thread."""
         if self.shell.plate is None:
             self.shell.error("open a plate before saving a shot")
             return
         shot_path = os.path.abspath(shot_path or self.shell.shot_path or self.default_shot_path())
-        doc = self.to_doc(shot_path)
+        doc = self.to_doc(shot_path, "autosave_masks" if autosave else "masks")
         token = self.shell.edits.checkpoint()
         jobs = [(self.shell.masks.copy(o.masks[f]), doc_obj.keyframes[f])
                 for o, doc_obj in zip([o for o in self.shell.objects if o.masks], doc.objects) for f in o.masks]
@@ -90,6 +101,9 @@ class Runs:
                 return
 
             def saved():
+                if autosave:
+                    self.shell.emit(Event.STATUS, f"Autosaved to {shot_path}")
+                    return
                 self.shell.shot_path = shot_path
                 self.shell.edits.mark_saved(token)
                 self.shell.emit(Event.SHOT_SAVED, shot_path)

@@ -28,7 +28,7 @@ class Viewer(QtWidgets.QWidget):
         self.controller = controller
         self.setMouseTracking(True)
         self.setFocusPolicy(QtCore.Qt.StrongFocus)
-        self.setMinimumSize(320, 200)
+        self.setMinimumSize(200, 150)
         self.setAcceptDrops(False)
         self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Expanding)
         self.image: Optional[QtGui.QImage] = None

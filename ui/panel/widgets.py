@@ -29,6 +29,11 @@ TOOL_TIPS = {
 }
 
 
+DISPLAY_TIP = "OCIO display the plate is viewed on (the network sees the same image)"
+VIEW_TIP = "OCIO view transform"
+AUTOSAVE_MS = 60000  # unsaved masks are autosaved beside the outputs this often
+
+
 class Poster(QtCore.QObject):
     """Runs callables on the thread this object lives on (the UI thread), from any thread."""
 
@@ -186,6 +191,18 @@ def _with_value(slider: QtWidgets.QSlider, suffix: str) -> QtWidgets.QWidget:
     return box
 
 
+def _collapsible(box: QtWidgets.QGroupBox) -> None:
+    """A side section that folds to its title (click the tick) to make room in a small dock."""
+    box.setCheckable(True)
+    box.setChecked(True)
+
+    def fold(on: bool) -> None:
+        for child in box.findChildren(QtWidgets.QWidget, options=QtCore.Qt.FindDirectChildrenOnly):
+            child.setVisible(on)
+    box.toggled.connect(fold)
+    box.setToolTip((box.toolTip() + "\n" if box.toolTip() else "") + "Untick the title to fold this section")
+
+
 class Panel(QtWidgets.QWidget):
     """The MatAnyone panel; hosts embed it, the standalone app wraps it."""
 
@@ -209,6 +226,10 @@ class Panel(QtWidgets.QWidget):
         self.tools = MaskToolBox(c, self.viewer)
         self.run_box = RunBox(c)
         self.playback = Playback(c, self)
+        self.autosave_timer = QtCore.QTimer(self)
+        self.autosave_timer.setInterval(AUTOSAVE_MS)
+        self.autosave_timer.timeout.connect(c.runs.autosave)
+        self.autosave_timer.start()
         self.status = QtWidgets.QLabel("")
         self.status.setObjectName("status")
         self._build_viewer_bar()
@@ -224,8 +245,10 @@ class Panel(QtWidgets.QWidget):
         self._set_plate_controls(False)
 
     def _set_plate_controls(self, enabled: bool) -> None:
-        for w in (self.display, self.view, self.exposure, self.gamma, self.proxy, self.frame_box, self.tools):
+        for w in (self.display, self.view, self.exposure, self.gamma, self.proxy, self.frame_box, self.tools,
+                  self.play_button, self.save_action):
             w.setEnabled(enabled)
+        self.run_box.set_plate(enabled)
         if not enabled:
             self.frame_box.setRange(0, 0)
         self.frame_box.setSpecialValueText("" if enabled else "–")
@@ -235,11 +258,11 @@ class Panel(QtWidgets.QWidget):
         self.use_selected = QtWidgets.QPushButton("Use selected")
         self.use_selected.setToolTip("Take the plate selected in the host (a Read node, a timeline clip)")
         self.use_selected.setVisible(self.host is not None)
-        self.use_selected.clicked.connect(self.controller.use_host_selection)
+        self.use_selected.clicked.connect(self.use_host_selection)
         self.display = QtWidgets.QComboBox()
-        self.display.setToolTip("OCIO display the plate is viewed on (the network sees the same image)")
+        self.display.setToolTip(DISPLAY_TIP)
         self.view = QtWidgets.QComboBox()
-        self.view.setToolTip("OCIO view transform")
+        self.view.setToolTip(VIEW_TIP)
         self.exposure = QtWidgets.QDoubleSpinBox()
         self.exposure.setRange(-10, 10)
         self.exposure.setSingleStep(0.5)
@@ -263,8 +286,26 @@ class Panel(QtWidgets.QWidget):
         self.frame_box.setToolTip("Current source frame")
         self.frame_box.setKeyboardTracking(False)
         self.frame_box.valueChanged.connect(self.controller.set_frame)
-        for w in (self.display, self.view):
-            w.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToContents)
+        for w in (self.display, self.view):  # elided in a narrow dock; the full name is in the tooltip
+            w.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            w.setMinimumContentsLength(9)
+            w.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
+            w.setMaximumWidth(260)
+        self.play_button = QtWidgets.QToolButton()
+        self.play_button.setText("▶")
+        self.play_button.setToolTip("Play at the plate's frame rate, looping over the in/out range (L plays, "
+                                    "J plays backwards, K stops, Space toggles)")
+        self.play_button.clicked.connect(lambda: self.playback.toggle(1))
+        self.shot_button = QtWidgets.QToolButton()
+        self.shot_button.setText("Shot")
+        self.shot_button.setPopupMode(QtWidgets.QToolButton.InstantPopup)
+        self.shot_button.setToolTip("Open or save the shot file (plate, masks and settings), here in the panel "
+                                    "as in the app's File menu")
+        menu = QtWidgets.QMenu(self.shot_button)
+        menu.addAction("Open Shot…", self.open_shot)
+        self.save_action = menu.addAction("Save Shot", self.save_shot)
+        menu.addAction("Save Shot As…", self.save_shot_as)
+        self.shot_button.setMenu(menu)
         self.display.setPlaceholderText("display")
         self.view.setPlaceholderText("view")
         self.display.currentIndexChanged.connect(self._display_changed)
@@ -276,36 +317,108 @@ class Panel(QtWidgets.QWidget):
     def _build_layout(self) -> None:
         bar = QtWidgets.QHBoxLayout()
         bar.addWidget(self.use_selected)
-        for w in (self.display, self.view, self.exposure, self.gamma, self.proxy):
-            bar.addWidget(w)
-        bar.addStretch(1)
+        bar.addWidget(self.shot_button)
+        bar.addWidget(self.display, 1)
+        bar.addWidget(self.view, 1)
         bar.addWidget(self.zoom_label)
         frames = QtWidgets.QHBoxLayout()
+        frames.addWidget(self.play_button)
         frames.addWidget(self.slider, 1)
-        frames.addWidget(self.frame_box)
-        left = QtWidgets.QVBoxLayout()
+        for w in (self.frame_box, self.exposure, self.gamma, self.proxy):
+            frames.addWidget(w)
+        left_widget = QtWidgets.QWidget()
+        left = QtWidgets.QVBoxLayout(left_widget)
+        left.setContentsMargins(0, 0, 0, 0)
         left.addLayout(bar)
-        left.addWidget(self.error_bar)
         left.addWidget(self.viewer, 1)
         left.addLayout(frames)
         left.addWidget(self.status)
-        side = QtWidgets.QVBoxLayout()
-        side.addWidget(self.objects_box)
-        side.addWidget(self.tools)
-        side.addWidget(self.run_box)
-        side.addStretch(1)
         side_widget = QtWidgets.QWidget()
-        side_widget.setLayout(side)
-        side_widget.setFixedWidth(300)
-        layout = QtWidgets.QHBoxLayout(self)
+        side = QtWidgets.QVBoxLayout(side_widget)
+        side.setContentsMargins(0, 0, 4, 0)
+        for box in (self.objects_box, self.tools, self.run_box):
+            _collapsible(box)
+            side.addWidget(box)
+        side.addStretch(1)
+        self.side = QtWidgets.QScrollArea()
+        self.side.setWidget(side_widget)
+        self.side.setWidgetResizable(True)
+        self.side.setFrameShape(QtWidgets.QFrame.NoFrame)
+        self.side.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        self.side.setMinimumWidth(220)
+        self.side.setMinimumHeight(120)
+        self.splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
+        self.splitter.addWidget(left_widget)
+        self.splitter.addWidget(self.side)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(left, 1)
-        layout.addWidget(side_widget)
+        layout.setSizeConstraint(QtWidgets.QLayout.SetNoConstraint)  # the splitter turns before it is too narrow
+        layout.addWidget(self.splitter)
+        self.error_bar.setParent(self.viewer)  # over the image: showing an error never moves it
+        self.error_bar.hide()
+
+    def minimumSizeHint(self):  # noqa: N802 - Qt's name
+        """Small enough for a docked pane: under 760 px wide the side column moves below."""
+        return QtCore.QSize(460, 480)
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt's name
+        """Narrow docks (under 760 px) put the side column below the viewer."""
+        super().resizeEvent(event)
+        want = QtCore.Qt.Vertical if self.width() < 760 else QtCore.Qt.Horizontal
+        if self.splitter.orientation() != want:
+            self.splitter.setOrientation(want)
+            total = self.splitter.height() if want == QtCore.Qt.Vertical else self.splitter.width()
+            side = int(total * 0.45) if want == QtCore.Qt.Vertical else 300
+            self.splitter.setSizes([max(1, total - side), side])
 
     def _build_shortcuts(self) -> None:
         self.shortcuts = bind(self)
         self._frame_keys = FrameKeys(self.controller, self)
         self.frame_box.installEventFilter(self._frame_keys)
+
+    # ------------------------------------------------------------ shot files
+    def ask(self, title: str, text: str, buttons) -> int:
+        """A question to the artist (tests replace this)."""
+        return QtWidgets.QMessageBox.question(self, title, text, buttons)
+
+    def confirm_discard(self, doing: str) -> bool:
+        """Before dropping unsaved masks: Save (then go on), Discard, or Cancel. True: go on."""
+        c = self.controller
+        if not c.dirty or not any(o.masks for o in c.objects):
+            return True
+        box = QtWidgets.QMessageBox
+        answer = self.ask("Unsaved masks", f"The masks have changed since the shot was saved. Save the shot "
+                          f"before {doing}?", box.Save | box.Discard | box.Cancel)
+        if answer == box.Save:
+            c.save_shot()  # written from the copies taken now, before anything is dropped
+            return True
+        return answer == box.Discard
+
+    def open_shot(self) -> None:
+        start = os.path.dirname(self.controller.shot_path or (self.controller.plate.path if self.controller.plate
+                                                               else ""))
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open shot file", start, "Shot files (*.json)")
+        if path and self.confirm_discard("opening another shot"):
+            self.controller.load_shot(path)
+
+    def save_shot(self) -> None:
+        self.controller.save_shot()
+
+    def save_shot_as(self) -> None:
+        c = self.controller
+        if c.plate is None:
+            c.error("open a plate before saving a shot")
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save shot file", c.shot_path or c.default_shot_path(),
+                                                        "Shot files (*.json)")
+        if path:
+            c.save_shot(path if path.lower().endswith(".json") else path + ".json")
+
+    def use_host_selection(self) -> None:
+        if self.confirm_discard("taking another plate"):
+            self.controller.use_host_selection()
 
     def toggle_matte_view(self, mode: str) -> None:
         """A / M as in Nuke's viewer: show the alpha / matte overlay; the same key again goes back."""
@@ -376,12 +489,19 @@ class Panel(QtWidgets.QWidget):
         want = self.controller.view
         self.view.setCurrentIndex(max(0, self.view.findData(want) if want else 0))
         self.view.blockSignals(False)
+        self._name_tips()
 
     def _display_changed(self, _i) -> None:
         self._fill_views()
         self._view_settings_changed()
 
+    def _name_tips(self) -> None:
+        """The menus may be elided in a narrow dock: their tooltips say the full names."""
+        self.display.setToolTip(f"Display: {self.display.currentText()}\n{DISPLAY_TIP}")
+        self.view.setToolTip(f"View: {self.view.currentText()}\n{VIEW_TIP}")
+
     def _view_settings_changed(self, *_args) -> None:
+        self._name_tips()
         self.controller.set_view(display=self.display.currentData() or "", view=self.view.currentData() or "",
                                  exposure=self.exposure.value(), gamma=self.gamma.value(),
                                  downscale=self.proxy.currentData() or 1)
