@@ -21,7 +21,7 @@ class FakeWorkerError(Exception):
 
 class FakeWorkerClient:
     def __init__(self, on_notification=None, width=96, height=64, frames=range(1001, 1011),
-                 frame_delay=0.02, fail=None, displays=None, scene=False):
+                 frame_delay=0.02, fail=None, displays=None, scene=False, installed=None):
         self.on_notification = on_notification
         self.width, self.height = width, height
         self.frames = list(frames)
@@ -35,6 +35,7 @@ class FakeWorkerClient:
         self.closed = False
         self.cancelled = threading.Event()
         self.written = {}                  # frame -> the alpha (Grayscale8) a run "wrote" for it
+        self.installed = installed         # None: no weights_status (an older worker); else {name: bool}
         self._dir = tempfile.mkdtemp(prefix="fake-worker-")
         self._queue = queue.Queue()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -136,6 +137,18 @@ class FakeWorkerClient:
                 fh.write(tight_bytes(image))
             alphas[key] = {"path": path, "width": w, "height": h}
         return {"frame": frame, "alphas": alphas}
+
+    def _m_weights_status(self):
+        """As plugin.worker's weights_status: matanyone_engine.weights.status() rows (`path` None: missing)."""
+        if self.installed is None:
+            raise FakeWorkerError("worker error in weights_status: unknown method 'weights_status'")
+        return {"weights": [{"name": n, "file": n + ".pth", "path": f"/cache/{n}.pth" if ok else None,
+                             "description": n, "size": 40000000, "licence": "test licence", "licence_url": ""}
+                            for n, ok in self.installed.items()]}
+
+    def _m_weights_get(self, name, accept_licence=False):
+        self.installed[name] = True
+        return {"name": name, "path": f"/cache/{name}.pth"}
 
     def _m_sam_embed(self, frame, **_kw):
         return {"handle": f"embed-{frame}"}

@@ -23,6 +23,7 @@ from ui.panel.alphas import WrittenAlphas
 from ui.panel.edits import MaskEdits
 from ui.panel.events import Event
 from ui.panel.framecache import FrameCache
+from ui.panel.models import Models
 from ui.panel.model import PALETTE, MattedObject, PlateInfo, SamState  # noqa: F401 - re-exported
 from ui.panel.runs import Runs, quietly, split_callback
 from ui.panel.samclicks import SamClicks
@@ -73,6 +74,7 @@ class PanelController:
         self.sam = SamClicks(self)
         self.runs = Runs(self)
         self.alphas = WrittenAlphas(self)
+        self.models = Models(self)
 
     # ----------------------------------------------------------------- events
     def subscribe(self, fn: Callable) -> None:
@@ -156,6 +158,7 @@ class PanelController:
         pending, self._pending = self._pending, []
         for method, params, on_result, on_error in pending:
             self._send(method, params, on_result, on_error)
+        self.models.refresh()
 
     def _worker_failed(self, err) -> None:
         self._starting = False
@@ -175,6 +178,8 @@ class PanelController:
             self.runs.on_progress(params)
         elif method == "log" and params.get("level") in ("warning", "error"):
             self.emit(Event.STATUS, params.get("message", ""))
+        elif method == "download_progress":
+            self.models.on_progress(params)
         elif method == "frame_done":
             self.runs.on_frame_done(params)
             self.emit(Event.FRAME_DONE, params)

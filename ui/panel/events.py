@@ -32,6 +32,7 @@ class Event(str, Enum):
     SHOT_LOADED = "shot_loaded"      # str: the shot file opened
     FRAME_DONE = "frame_done"        # {"frame", "paths"}: the worker wrote a frame's alphas
     RUN_RANGE = "run_range"          # (in, out) or None: the frames a run (and playback) covers
+    MODELS = "models"                # {checkpoint name: installed}: what the worker can use
     DIRTY = "dirty"                  # bool: there are edits not saved in a shot file
 
     def __str__(self) -> str:

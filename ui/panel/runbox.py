@@ -7,20 +7,23 @@ from plugin.protocol import DEVICES, DIRECTIONS, PRECISIONS
 from ui.qt import QtCore, QtWidgets
 
 # Labels only: the choices themselves are plugin.protocol's (one list for CLI, shot and panel).
+# Artists' words; the exact terms stay in the tooltips (TIPS) for the TD reading a log.
 LABELS = {"both": "Both ways", "forward": "Forward", "backward": "Backward",
-          "fp32": "Full (fp32)", "official-mixed": "Mixed (as the official code)",
-          "fp16": "Half (fp16)", "bf16": "Half (bf16)"}
+          "fp32": "Best", "official-mixed": "Faster", "fp16": "Fastest", "bf16": "Fastest (newer GPUs)",
+          "auto": "Automatic", "cpu": "CPU", "cuda": "NVIDIA GPU", "mps": "Apple GPU"}
 PREVIEWS = (("masks", "Masks"), ("overlay", "Alpha overlay"), ("alpha", "Alpha only"), ("checker", "Over checkerboard"))
 
 TIPS = {
-    "warmup": "How many times the first keyframe is looked at before the shot starts. More gives a steadier "
-              "first few frames; 10 is what MatAnyone was tuned with.",
+    "warmup": "Warm-up (warmup): how many times the first keyframe is looked at before the shot starts. More "
+              "gives steadier first frames; 10 is what MatAnyone was tuned with.",
     "cleanup": "Closes small gaps and specks in your keyframe masks before matting (pixels, 0 = off). "
                "Turn it off when the mask is already clean and fine details like hair must stay.",
     "direction": "Which way the matte travels from your keyframes: both ways, or only forwards/backwards in time.",
-    "device": "Where the matting runs: auto picks the GPU when there is one, else the CPU (much slower).",
-    "precision": "Full precision is the reference quality. Mixed (as the official code runs) and half precision "
-                 "are faster and use less GPU memory, with tiny differences at soft edges.",
+    "device": "Where the matting runs (device: auto, cpu, cuda, mps): Automatic picks the GPU when there is one, "
+              "else the CPU (much slower).",
+    "precision": "Best is full precision (fp32), the reference quality. Faster is mixed precision as the official "
+                 "code runs (official-mixed); Fastest is half precision (fp16, or bf16 on newer GPUs): less GPU "
+                 "memory, tiny differences at soft edges.",
     "output": "Where the alpha EXRs go; {object} becomes the object's name, #### the frame number. "
               "Empty = a 'matte' folder beside the plate.",
     "run": "Save the shot file and matte every frame (Ctrl+Return). Finished frames are kept if you cancel.",
@@ -40,6 +43,7 @@ class RunBox(QtWidgets.QGroupBox):
         super().__init__("Run", parent)
         self.controller = controller
         self._has_plate = False
+        self._missing_model = ""
         self.warmup = QtWidgets.QSpinBox()
         self.warmup.setRange(0, 100)
         self.cleanup = QtWidgets.QSpinBox()
@@ -49,7 +53,8 @@ class RunBox(QtWidgets.QGroupBox):
         for key in DIRECTIONS:
             self.direction.addItem(LABELS.get(key, key), key)
         self.device = QtWidgets.QComboBox()
-        self.device.addItems(DEVICES)
+        for key in DEVICES:
+            self.device.addItem(LABELS.get(key, key), key)
         self.precision = QtWidgets.QComboBox()
         for key in PRECISIONS:
             self.precision.addItem(LABELS.get(key, key), key)
@@ -57,6 +62,9 @@ class RunBox(QtWidgets.QGroupBox):
         self.output.setPlaceholderText("beside the plate: matte/<plate>_{object}.####.exr")
         self.run_button = QtWidgets.QPushButton("Run")
         self.run_button.setDefault(True)
+        self.download_button = QtWidgets.QPushButton("Download models…")
+        self.download_button.setToolTip("Install the models this panel needs (asks before each download)")
+        self.download_button.hide()
         self.cancel_button = QtWidgets.QPushButton("Cancel")
         self.cancel_button.setEnabled(False)
         self.progress = QtWidgets.QProgressBar()
@@ -80,11 +88,11 @@ class RunBox(QtWidgets.QGroupBox):
                             (self.run_button, "run"), (self.cancel_button, "cancel"), (self.preview, "preview")):
             widget.setToolTip(TIPS[key])
         form = QtWidgets.QFormLayout()
-        form.addRow("Warm-up", self.warmup)
+        form.addRow("Settle passes", self.warmup)
         form.addRow("Mask clean-up", self.cleanup)
         form.addRow("Direction", self.direction)
-        form.addRow("Device", self.device)
-        form.addRow("Precision", self.precision)
+        form.addRow("Run on", self.device)
+        form.addRow("Speed", self.precision)
         form.addRow("Output", self.output)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.run_button, 1)
@@ -97,6 +105,7 @@ class RunBox(QtWidgets.QGroupBox):
         layout = QtWidgets.QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addWidget(self.download_button)
         layout.addWidget(self.progress)
         layout.addWidget(self.rate)
         layout.addLayout(preview_row)
@@ -118,7 +127,7 @@ class RunBox(QtWidgets.QGroupBox):
         self.warmup.setValue(int(s.warmup))
         self.cleanup.setValue(int(max(s.dilate, s.erode)))
         self.direction.setCurrentIndex(max(0, self.direction.findData(s.direction)))
-        self.device.setCurrentText(s.device if s.device in DEVICES else "auto")
+        self.device.setCurrentIndex(max(0, self.device.findData(s.device if s.device in DEVICES else "auto")))
         self.precision.setCurrentIndex(max(0, self.precision.findData(s.precision)))
         self.output.setText(s.output_path)
         for w in widgets:
@@ -128,15 +137,24 @@ class RunBox(QtWidgets.QGroupBox):
         size = self.cleanup.value()
         self.controller.run_settings = replace(
             self.controller.run_settings, warmup=self.warmup.value(), dilate=size, erode=size,
-            direction=self.direction.currentData(), device=self.device.currentText(),
+            direction=self.direction.currentData(), device=self.device.currentData(),
             precision=self.precision.currentData(), output_path=self.output.text().strip())
 
     def set_plate(self, has_plate: bool) -> None:
         """Run needs a plate: greyed out, with the reason in its tooltip, until one is open."""
         self._has_plate = bool(has_plate)
-        self.run_button.setEnabled(self._has_plate and not self.controller.running)
-        self.run_button.setToolTip(TIPS["run"] if self._has_plate else
-                                   "Open a plate first (File > Open Plate, drop one on the panel, or Use selected)")
+        self._refresh_run_button()
+
+    def set_missing_model(self, why: str) -> None:
+        """Run needs the matting model: greyed out with `why` (artist's words) while it is missing."""
+        self._missing_model = why
+        self._refresh_run_button()
+
+    def _refresh_run_button(self) -> None:
+        why = ("Open a plate first (File > Open Plate, drop one on the panel, or Use selected)"
+               if not self._has_plate else self._missing_model)
+        self.run_button.setEnabled(not why and not self.controller.running)
+        self.run_button.setToolTip(why or TIPS["run"])
 
     def set_preview_mode(self, mode: str) -> None:
         self.preview.setCurrentIndex(max(0, self.preview.findData(mode)))
@@ -147,7 +165,7 @@ class RunBox(QtWidgets.QGroupBox):
 
     def on_run_state(self, state: str) -> None:
         busy = state in ("saving", "running", "cancelling")
-        self.run_button.setEnabled(not busy and self._has_plate)
+        self.run_button.setEnabled(not busy and self._has_plate and not self._missing_model)
         self.cancel_button.setEnabled(state in ("saving", "running"))
         for w in (self.warmup, self.cleanup, self.direction, self.device, self.precision, self.output):
             w.setEnabled(not busy)

@@ -161,6 +161,9 @@ class Runs:
             return "open a plate first (File > Open Plate, or drop one on the panel)"
         if self.running:
             return "a run is already going; cancel it first"
+        missing = self.shell.models.why_matting_missing()
+        if missing:
+            return missing
         if not any(o.masks for o in self.shell.objects):
             return "paint or click a mask for at least one object on a keyframe before running"
         for obj in self.shell.objects:

@@ -142,6 +142,9 @@ class MaskToolBox(QtWidgets.QGroupBox):
         self.refresh_undo()
 
     def set_tool(self, tool: str) -> None:
+        if not self.tool_buttons[tool].isEnabled():  # e.g. Smart select without the SAM2 model: say why
+            self.controller.error(self.tool_buttons[tool].toolTip())
+            return
         self.viewer.tool = tool
         self.tool_buttons[tool].setChecked(True)
         self.size.setEnabled(tool in ("brush", "eraser"))
@@ -237,6 +240,7 @@ class Panel(QtWidgets.QWidget):
         self._build_shortcuts()
         self.slider.frameChanged.connect(c.set_frame)
         self.run_box.previewModeChanged.connect(self._preview_mode_changed)
+        self.run_box.download_button.clicked.connect(self.download_models)
         self.run_box.allObjectsChanged.connect(self._all_objects_changed)
         self.viewer.hovered.connect(self._hovered)
         self.viewer.zoomChanged.connect(lambda s: self.zoom_label.setText(f"{s * 100:.0f}%"))
@@ -442,7 +446,7 @@ class Panel(QtWidgets.QWidget):
             Event.STATUS: self.status.setText, Event.SAM_BUSY: self._ev_sam_busy,
             Event.RUN_STATE: self._ev_run_state, Event.PROGRESS: self._ev_progress, Event.PREVIEW: self._ev_preview,
             Event.ALPHA: self._ev_preview, Event.RUN_SETTINGS: lambda _s: self.run_box.load_settings(),
-            Event.RUN_RANGE: self._ev_run_range,
+            Event.RUN_RANGE: self._ev_run_range, Event.MODELS: self._ev_models,
         }
 
     def _on_event(self, event: Event, payload) -> None:
@@ -558,6 +562,35 @@ class Panel(QtWidgets.QWidget):
         frame = info.get("frame")
         if frame is not None and self.run_box.follow.isChecked():
             self.controller.set_frame(int(frame))
+
+    def _ev_models(self, _installed) -> None:
+        """Grey out what cannot work, say why in the tooltip, offer the download."""
+        models = self.controller.models
+        sam_why = models.why_sam_missing()
+        button = self.tools.tool_buttons["sam"]
+        button.setEnabled(not sam_why)
+        label, key_name, tip = TOOL_TIPS["sam"]
+        button.setToolTip(sam_why or f"{tip} ({key_name})")
+        if sam_why and self.viewer.tool == "sam":
+            self.tools.set_tool("brush")
+        self.run_box.set_missing_model(models.why_matting_missing())
+        self.run_box.download_button.setVisible(bool(sam_why or models.why_matting_missing()))
+
+    def download_models(self) -> None:
+        """The download dialog: each missing model with its size and licence; Download accepts it."""
+        models = self.controller.models
+        for name in (models.sam_checkpoint(), models.matting_checkpoint()):
+            if not models.missing(name):
+                continue
+            row = models.rows.get(name, {})
+            size = row.get("size") or row.get("approx_size")
+            text = (f"{row.get('description') or name}\n\nFile: {row.get('file', name)}"
+                    + (f" ({int(size) / 1e6:.0f} MB)" if size else "")
+                    + f"\nLicence: {row.get('licence') or 'see the model page'} {row.get('licence_url') or ''}"
+                    "\n\nDownloading accepts this licence. Download it now?")
+            box = QtWidgets.QMessageBox
+            if self.ask(f"Download {name}", text, box.Yes | box.No) == box.Yes:
+                models.download(name)
 
     def _ev_run_range(self, run_range) -> None:
         self.slider.run_range = run_range
