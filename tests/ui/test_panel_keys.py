@@ -3,9 +3,9 @@ readout and the proxy badge (issue 19: 1, 6, 8) on the fake worker: none of thes
 worker returns beyond a frame."""
 from __future__ import annotations
 
-from ui.qt import QtCore, QtGui, QtWidgets
+from ui.qt import QtCore, QtGui
 
-from tests.ui.conftest import drag, mouse
+from tests.ui.conftest import drag
 
 
 def _key(widget, key, mods=QtCore.Qt.NoModifier):

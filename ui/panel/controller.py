@@ -15,8 +15,6 @@ with an `Event` (`ui.panel.events`).
 from __future__ import annotations
 
 import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List, Optional, Tuple
 
 from ui.panel.alphas import WrittenAlphas
@@ -25,7 +23,8 @@ from ui.panel.events import Event
 from ui.panel.framecache import FrameCache
 from ui.panel.models import Models
 from ui.panel.model import PALETTE, MattedObject, PlateInfo, SamState  # noqa: F401 - re-exported
-from ui.panel.runs import Runs, quietly, split_callback
+from ui.panel.link import WorkerLink
+from ui.panel.runs import Runs
 from ui.panel.samclicks import SamClicks
 from ui.panel.shotdoc import RunSettings
 
@@ -39,13 +38,7 @@ class PanelController:
         self.load_image = load_image      # (path, width, height, fmt) -> image; runs off the UI thread
         self.host = host
         self.post = post or (lambda fn: fn())
-        self._client_factory = client_factory
-        self._client = None
-        self._hello: Optional[dict] = None
-        self._starting = False
-        self._pending: List[Tuple[str, dict, Callable, Callable]] = []
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="panel-io")
-        self._closed = False
+        self.link = WorkerLink(self, client_factory)
         self._listeners: List[Callable] = []
         self.plate: Optional[PlateInfo] = None
         self.plate_ref = None
@@ -96,84 +89,30 @@ class PanelController:
         self.error(text, str(details))
 
     # ----------------------------------------------------------------- worker
-    def _make_client(self):
-        if self._client_factory is not None:
-            return self._client_factory(self._on_notification)
-        from plugin.client import WorkerClient  # stdlib-only module, safe in a host's Python
-        return WorkerClient(on_notification=self._on_notification)
-
     def call(self, method: str, params: dict, on_result: Callable, on_error: Optional[Callable] = None) -> None:
         """Ask the worker without blocking; `on_result`/`on_error` run on the UI thread."""
-        on_error = on_error or (lambda err: self.error_from(err, method))
-        if self._closed:
-            return
-        if self._hello is None:
-            self._pending.append((method, params, on_result, on_error))
-            self._start_worker()
-            return
-        self._send(method, params, on_result, on_error)
-
-    def _send(self, method, params, on_result, on_error) -> None:
-        def callback(*args):
-            result, err = split_callback(args)
-            if err is not None:
-                self.post(lambda: on_error(err))
-            else:
-                self.post(lambda: on_result(result))
-        try:
-            self._client.call_async(method, params, callback)
-        except Exception as err:  # noqa: BLE001 - a dead worker becomes one line in the panel
-            on_error(err)
+        self.link.call(method, params, on_result, on_error or (lambda err: self.error_from(err, method)))
 
     def cancel_worker_job(self) -> None:
-        """Ask the worker to stop its run (off the UI thread: the pipe may block)."""
-        client = self._client
-        if client is None:
-            return
-        cancel = getattr(client, "cancel", None)
-        if callable(cancel):
-            threading.Thread(target=quietly(cancel), name="panel-cancel", daemon=True).start()
-        else:
-            self.call("cancel", {}, lambda _r: None, lambda _e: None)
+        self.link.cancel_job()
 
-    def _start_worker(self) -> None:
-        if self._starting:
-            return
-        self._starting = True
-        self.emit(Event.STATUS, "Starting the worker…")
+    def submit(self, fn) -> None:
+        """Run `fn` on the I/O pool (disk reads/writes); nothing once the panel is closed."""
+        self.link.submit(fn)
 
-        def start():
-            try:
-                client = self._client or self._make_client()
-                hello = client.start()
-            except Exception as err:  # noqa: BLE001
-                self.post(lambda e=err: self._worker_failed(e))
-                return
-            self.post(lambda: self._worker_ready(client, hello))
-        threading.Thread(target=start, name="panel-worker-start", daemon=True).start()
-
-    def _worker_ready(self, client, hello) -> None:
-        self._client, self._hello, self._starting = client, dict(hello or {}), False
-        self.emit(Event.STATUS, "Worker ready ({})".format(self._hello.get("device", "device unknown")))
-        pending, self._pending = self._pending, []
-        for method, params, on_result, on_error in pending:
-            self._send(method, params, on_result, on_error)
+    def worker_ready(self, hello: dict) -> None:
+        self.emit(Event.STATUS, "Worker ready ({})".format(hello.get("device", "device unknown")))
         self.models.refresh()
 
-    def _worker_failed(self, err) -> None:
-        self._starting = False
-        self._pending = []
+    def worker_failed(self, err) -> None:
         self.frame_cache.forget_in_flight()
         self.alphas.forget_in_flight()
         self.runs.worker_died()
         self.sam.worker_died()
         self.error_from(err, "starting the worker")
 
-    def _on_notification(self, method: str, params: dict) -> None:
-        """Called on the client's reader thread."""
-        self.post(lambda: self._notification(method, params or {}))
-
-    def _notification(self, method: str, params: dict) -> None:
+    def worker_notified(self, method: str, params: dict) -> None:
+        """A worker notification, on the UI thread."""
         if method == "progress":
             self.runs.on_progress(params)
         elif method == "log" and params.get("level") in ("warning", "error"):
@@ -184,18 +123,9 @@ class PanelController:
             self.runs.on_frame_done(params)
             self.emit(Event.FRAME_DONE, params)
 
-    def submit(self, fn) -> None:
-        """Run `fn` on the I/O pool (disk reads/writes); nothing once the panel is closed."""
-        if not self._closed:
-            self._pool.submit(fn)
-
     def close(self) -> None:
-        self._closed = True
         self._listeners = []
-        client, self._client = self._client, None
-        if client is not None:  # the worker's shutdown may take seconds: not on the UI thread
-            threading.Thread(target=quietly(client.close), name="panel-worker-close").start()
-        self._pool.shutdown(wait=False)
+        self.link.close()
 
     # ------------------------------------------------------------------ plate
     def use_host_selection(self) -> None:

@@ -282,25 +282,6 @@ class Runs:
         self.shell.emit(Event.PREVIEW, {"frame": frame, "image": image})
 
 
-def split_callback(args):
-    """Accept `cb(result, error)`, `cb(result)` or `cb(exception)` from the client."""
-    if len(args) >= 2:
-        return args[0], args[1]
-    value = args[0] if args else None
-    if isinstance(value, BaseException):
-        return None, value
-    return value, None
-
-
-def quietly(fn):
-    def run():
-        try:
-            fn()
-        except Exception:  # noqa: BLE001 - a cancel to a dead worker changes nothing
-            pass
-    return run
-
-
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "object"
 
