@@ -19,7 +19,7 @@ import tempfile
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from plugin import protocol
 from plugin.errors import is_user_error, kind_of
@@ -209,8 +209,8 @@ class Worker:
             self.colourspace = params.get("colourspace") or plate.colourspace_guess
             self.ocio_config = params.get("ocio_config")
             self.cache.clear()
+        from plugin import color
         if params.get("colourspace"):
-            from plugin import color
             color.resolve_colourspace(self.colourspace, self.ocio_config)
         dw, dd = plate.display_window, plate.data_window
         return {"path": path, "first": plate.first, "last": plate.last, "frames": len(plate.frames),
@@ -218,6 +218,7 @@ class Worker:
                 "is_movie": bool(plate.is_movie), "channels": list(plate.channels),
                 "pixel_type": plate.pixel_type, "colourspace": self.colourspace,
                 "colourspace_guess": plate.colourspace_guess,
+                "colourspaces": color.colourspaces(self.ocio_config),
                 "display_window": [dw.x, dw.y, dw.width, dw.height],
                 "data_window": [dd.x, dd.y, dd.width, dd.height]}
 
@@ -258,7 +259,16 @@ class Worker:
             f.write(rgba.tobytes())
         os.replace(path + ".tmp", path)
         return {"path": path, "width": w, "height": h, "format": "rgba8", "frame": frame,
-                "displays": displays}
+                "displays": displays, "applied": self._applied(params.get("display"), params.get("view"))}
+
+    def _applied(self, display: Optional[str], view: Optional[str]) -> Optional[List[str]]:
+        """[display, view] the viewer's image went through, or None: a display-referred plate shown as the file."""
+        from plugin import color
+        if color.is_display_referred(self.colourspace, self.ocio_config):
+            return None
+        if display and view:
+            return [display, view]
+        return list(color.default_display_view(self.ocio_config, display or None))
 
     def _temp_file(self, kind: str, name: str) -> str:
         seq = next(self._frame_seq)

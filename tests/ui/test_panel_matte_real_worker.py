@@ -147,6 +147,30 @@ def test_correction_starts_from_the_propagated_alpha(qtbot, tmp_path):
         c.close()
 
 
+def test_plate_colour_menu_marks_the_guess_and_the_viewer_says_what_it_applies(qtbot, tmp_path):
+    panel, c = _open(qtbot, tmp_path, 3)
+    try:
+        qtbot.waitUntil(lambda: panel.display.count() > 1, timeout=30000)
+        guess = c.plate.colourspace_guess
+        names = [panel.plate_colour.itemData(i) for i in range(panel.plate_colour.count())]
+        assert len(names) > 20 and "ACEScg" in names  # the worker's OCIO config, searchable
+        assert panel.plate_colour.currentData() == guess
+        assert panel.plate_colour.currentText().endswith("(guess)")
+        # a display-referred PNG: shown as the file, so display and view are greyed and say why
+        assert c.plate.shown_as_file and not panel.display.isEnabled()
+        assert "shown as the file" in panel.display.toolTip()
+        before = panel.viewer.image.pixel(2, 2)
+        panel.plate_colour.setCurrentIndex(panel.plate_colour.findData("ACEScg"))
+        panel.plate_colour.activated.emit(panel.plate_colour.currentIndex())
+        qtbot.waitUntil(lambda: c.plate.applied is not None, timeout=60000)
+        qtbot.waitUntil(lambda: panel.viewer.image.pixel(2, 2) != before, timeout=60000)  # re-read in ACEScg
+        assert c.plate.colourspace == "ACEScg" and panel.display.isEnabled()
+        assert c.plate.applied[0] in panel.display.toolTip() or panel.display.currentText() in panel.display.toolTip()
+        assert not panel.plate_colour.currentText().endswith("(guess)")
+    finally:
+        c.close()
+
+
 def test_in_out_range_runs_only_those_frames(qtbot, tmp_path):
     panel, c = _open(qtbot, tmp_path, 6)
     try:

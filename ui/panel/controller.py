@@ -167,7 +167,8 @@ class PanelController:
                                    colourspace=result.get("colourspace") or colourspace,
                                    ocio_config=ocio_config, frame_offset=frame_offset,
                                    displays={str(k): list(v or []) for k, v in displays.items()},
-                                   fps=result.get("fps"), colourspace_guess=result.get("colourspace_guess"))
+                                   fps=result.get("fps"), colourspace_guess=result.get("colourspace_guess"),
+                                   colourspaces=list(result.get("colourspaces") or []))
             self.display = self.display or result.get("display")
             self.view = self.view or result.get("view")
             self.objects, self.selected_id, self._next_id = [], None, 1
@@ -187,6 +188,24 @@ class PanelController:
                 on_opened()
             self.set_frame(frames[0])
         self.call("open_plate", params, opened)
+
+    def set_colourspace(self, name: str) -> None:
+        """The artist says what the plate really is: the worker reads it so from now on (masks kept)."""
+        plate = self.plate
+        if plate is None or not name or name == plate.colourspace:
+            return
+        params = {"path": plate.path, "colourspace": name}
+        if plate.ocio_config:
+            params["ocio_config"] = plate.ocio_config
+
+        def reopened(result):
+            plate.colourspace = result.get("colourspace") or name
+            plate.applied, plate.shown_as_file = None, False
+            self.sam.forget_embeddings()  # made from the old colours
+            self.frame_cache.reset(plate.frames, self._view_key())
+            self.emit(Event.PLATE_COLOUR, plate.colourspace)
+            self.set_frame(self.current_frame if self.current_frame is not None else plate.first)
+        self.call("open_plate", params, reopened)
 
     # ------------------------------------------------------------------ view
     def _view_key(self):
@@ -268,6 +287,11 @@ class PanelController:
                 self.post(lambda: done(frame, view_key, image))
             if result.get("displays") and self.plate is not None and not self.plate.displays:
                 self._set_displays(result["displays"])
+            plate = self.plate
+            if plate is not None and "applied" in result and \
+                    (result["applied"], result["applied"] is None) != (plate.applied, plate.shown_as_file):
+                plate.applied, plate.shown_as_file = result["applied"], result["applied"] is None
+                self.emit(Event.DISPLAYS, plate.displays)
             self.submit(load)
 
         def failed(err):

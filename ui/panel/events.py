@@ -12,7 +12,8 @@ class Event(str, Enum):
     """What the controller tells its widgets (payload in the comment), always on the UI thread."""
 
     PLATE = "plate"                  # PlateInfo: a plate was opened
-    DISPLAYS = "displays"            # {display: [views]}: the OCIO menu arrived
+    DISPLAYS = "displays"            # {display: [views]}: the OCIO menu (or what the viewer applies) arrived
+    PLATE_COLOUR = "plate_colour"    # str: the plate's colourspace changed (the artist chose it)
     FRAME = "frame"                  # {"frame", "image"}: a decoded plate frame
     CURRENT_FRAME = "current_frame"  # int: the frame the artist is on
     OBJECTS = "objects"              # [MattedObject]: added, removed, renamed, recoloured

@@ -27,6 +27,9 @@ class PlateInfo:
     displays: Dict[str, List[str]] = field(default_factory=dict)
     fps: Optional[float] = None
     colourspace_guess: Optional[str] = None   # what the worker guessed from the file (marked in the menu)
+    colourspaces: List[str] = field(default_factory=list)  # the OCIO config's, for the plate colour menu
+    applied: Optional[List[str]] = None       # [display, view] the viewer applies, as the worker said
+    shown_as_file: bool = False               # the worker said: display-referred, shown as the file
 
 
 @dataclass

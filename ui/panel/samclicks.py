@@ -28,6 +28,10 @@ class SamClicks:
         self._clicks.clear()
         self._handles.clear()
 
+    def forget_embeddings(self) -> None:
+        """The plate's colours changed: the worker's embeddings no longer match (clicks stay)."""
+        self._handles.clear()
+
     def worker_died(self) -> None:
         self._handles.clear()
         self.shell.emit(Event.SAM_BUSY, False)

@@ -23,6 +23,8 @@ from ui.panel.viewer import Viewer
 
 DISPLAY_TIP = "OCIO display the plate is viewed on (the network sees the same image)"
 VIEW_TIP = "OCIO view transform"
+PLATE_COLOUR_TIP = ("What the plate's pixels are (its input colourspace): type to search. The guess from the file "
+                    "is marked; a wrong guess (a LogC ProRes, a linear TIFF) makes the matte worse, so fix it here.")
 AUTOSAVE_MS = 60000  # unsaved masks are autosaved beside the outputs this often
 
 
@@ -98,8 +100,8 @@ class Panel(QtWidgets.QWidget):
         self._set_plate_controls(False)
 
     def _set_plate_controls(self, enabled: bool) -> None:
-        for w in (self.display, self.view, self.exposure, self.gamma, self.proxy, self.frame_box, self.tools,
-                  self.play_button, self.save_action):
+        for w in (self.plate_colour, self.display, self.view, self.exposure, self.gamma, self.proxy,
+                  self.frame_box, self.tools, self.play_button, self.save_action):
             w.setEnabled(enabled)
         self.run_box.set_plate(enabled)
         if not enabled:
@@ -112,6 +114,13 @@ class Panel(QtWidgets.QWidget):
         self.use_selected.setToolTip("Take the plate selected in the host (a Read node, a timeline clip)")
         self.use_selected.setVisible(self.host is not None)
         self.use_selected.clicked.connect(self.use_host_selection)
+        self.plate_colour = QtWidgets.QComboBox()
+        self.plate_colour.setEditable(True)  # type to search the config's colourspaces
+        self.plate_colour.setInsertPolicy(QtWidgets.QComboBox.NoInsert)
+        self.plate_colour.completer().setCompletionMode(QtWidgets.QCompleter.PopupCompletion)
+        self.plate_colour.completer().setFilterMode(QtCore.Qt.MatchContains)
+        self.plate_colour.setToolTip(PLATE_COLOUR_TIP)
+        self.plate_colour.activated.connect(self._plate_colour_chosen)
         self.display = QtWidgets.QComboBox()
         self.display.setToolTip(DISPLAY_TIP)
         self.view = QtWidgets.QComboBox()
@@ -139,7 +148,7 @@ class Panel(QtWidgets.QWidget):
         self.frame_box.setToolTip("Current source frame")
         self.frame_box.setKeyboardTracking(False)
         self.frame_box.valueChanged.connect(self.controller.set_frame)
-        for w in (self.display, self.view):  # elided in a narrow dock; the full name is in the tooltip
+        for w in (self.plate_colour, self.display, self.view):  # elided in a narrow dock; the full name is in the tooltip
             w.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
             w.setMinimumContentsLength(9)
             w.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
@@ -171,6 +180,7 @@ class Panel(QtWidgets.QWidget):
         bar = QtWidgets.QHBoxLayout()
         bar.addWidget(self.use_selected)
         bar.addWidget(self.shot_button)
+        bar.addWidget(self.plate_colour, 1)
         bar.addWidget(self.display, 1)
         bar.addWidget(self.view, 1)
         bar.addWidget(self.zoom_label)
@@ -295,7 +305,7 @@ class Panel(QtWidgets.QWidget):
             Event.STATUS: self.status.setText, Event.SAM_BUSY: self._ev_sam_busy,
             Event.RUN_STATE: self._ev_run_state, Event.PROGRESS: self._ev_progress, Event.PREVIEW: self._ev_preview,
             Event.ALPHA: self._ev_preview, Event.RUN_SETTINGS: lambda _s: self.run_box.load_settings(),
-            Event.RUN_RANGE: self._ev_run_range, Event.MODELS: self._ev_models,
+            Event.RUN_RANGE: self._ev_run_range, Event.PLATE_COLOUR: lambda _n: self._fill_plate_colours(), Event.MODELS: self._ev_models,
         }
 
     def _on_event(self, event: Event, payload) -> None:
@@ -312,6 +322,7 @@ class Panel(QtWidgets.QWidget):
         self.frame_box.setRange(plate.first, plate.last)
         self.frame_box.blockSignals(False)
         self._fill_displays(plate.displays)
+        self._fill_plate_colours()
         if plate.width > 2600 and self.proxy.currentData() == 1:  # 4K+: scrub at half size by default
             self.proxy.setCurrentIndex(self.proxy.findData(2))
         self.slider.set_marks([])
@@ -349,9 +360,39 @@ class Panel(QtWidgets.QWidget):
         self._view_settings_changed()
 
     def _name_tips(self) -> None:
-        """The menus may be elided in a narrow dock: their tooltips say the full names."""
+        """The menus may be elided in a narrow dock: their tooltips say the full names, and what
+        the viewer really applies (nothing for a display-referred plate, shown as the file)."""
+        plate = self.controller.plate
+        as_file = plate is not None and plate.shown_as_file
+        for w in (self.display, self.view):
+            w.setEnabled(plate is not None and not as_file)
+        if as_file:
+            note = (f"This plate is display-referred ({plate.colourspace}): it is shown as the file and the "
+                    "network sees it unchanged, so display and view do not apply.")
+            self.display.setToolTip(note)
+            self.view.setToolTip(note)
+            return
         self.display.setToolTip(f"Display: {self.display.currentText()}\n{DISPLAY_TIP}")
         self.view.setToolTip(f"View: {self.view.currentText()}\n{VIEW_TIP}")
+
+    def _fill_plate_colours(self) -> None:
+        plate = self.controller.plate
+        self.plate_colour.blockSignals(True)
+        self.plate_colour.clear()
+        names = list(plate.colourspaces) if plate else []
+        if plate and plate.colourspace and plate.colourspace not in names:
+            names.insert(0, plate.colourspace)
+        for name in names:
+            guessed = plate.colourspace_guess == name
+            self.plate_colour.addItem(name + ("  (guess)" if guessed else ""), name)
+        self.plate_colour.setCurrentIndex(max(0, self.plate_colour.findData(plate.colourspace if plate else None)))
+        self.plate_colour.blockSignals(False)
+        self.plate_colour.setToolTip(f"Plate: {self.plate_colour.currentText()}\n{PLATE_COLOUR_TIP}")
+
+    def _plate_colour_chosen(self, index: int) -> None:
+        name = self.plate_colour.itemData(index)
+        if name:
+            self.controller.set_colourspace(name)
 
     def _view_settings_changed(self, *_args) -> None:
         self._name_tips()
