@@ -3,11 +3,13 @@ panel greys out what cannot work and says why in an artist's words before the fi
 and the download the artist asks for (`weights_get`). A part of `PanelController` (no Qt)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Dict, Optional
 
+from plugin.protocol import MODELS
 from ui.panel.events import Event
 
-MATTING = "matanyone"  # the matting checkpoint `weights: auto` resolves to
+MODEL_LABELS = {"matanyone": "MatAnyone", "matanyone2": "MatAnyone2"}  # artists' names of MODELS
 
 
 class Models:
@@ -34,8 +36,16 @@ class Models:
         return model if model.startswith("sam2.1-") else f"sam2.1-{model}"
 
     def matting_checkpoint(self) -> Optional[str]:
-        """The registry name Run needs; None when the shot names a file or stand-in weights."""
-        return MATTING if self.shell.run_settings.weights == "auto" else None
+        """The registry name Run needs (the chosen model's); None when the shot names a file or stand-in weights."""
+        return self.shell.run_settings.model if self.shell.run_settings.weights == "auto" else None
+
+    def choose(self, model: str) -> None:
+        """The artist picked (or a shot file brought) the model: Run and the download follow its checkpoint."""
+        if model not in MODELS:
+            return
+        self.shell.run_settings = replace(self.shell.run_settings, model=model)
+        if self.installed is not None:
+            self.shell.emit(Event.MODELS, self.installed)
 
     def missing(self, name: Optional[str]) -> bool:
         return bool(name) and self.installed is not None and not self.installed.get(name, True)
@@ -51,8 +61,8 @@ class Models:
         name = self.matting_checkpoint()
         if not self.missing(name):
             return ""
-        return (f"The MatAnyone model is not installed, so Run cannot work yet: click Download models…, "
-                f"or ask your TD to install {name}")
+        return (f"The {MODEL_LABELS.get(name, name)} model is not installed, so Run cannot work yet: click "
+                f"Download models…, or ask your TD to install {name}")
 
     def download(self, name: str) -> None:
         """Fetch one checkpoint (the artist accepted its licence in the dialog); progress as status lines."""

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from plugin.protocol import DEVICES, DIRECTIONS, PRECISIONS
+from plugin.protocol import DEVICES, DIRECTIONS, MODELS, PRECISIONS
+from ui.panel.events import Event
+from ui.panel.models import MODEL_LABELS
 from ui.qt import QtCore, QtWidgets
 
 # Labels only: the choices themselves are plugin.protocol's (one list for CLI, shot and panel).
@@ -24,6 +26,9 @@ TIPS = {
     "precision": "Best is full precision (fp32), the reference quality. Faster is mixed precision as the official "
                  "code runs (official-mixed); Fastest is half precision (fp16, or bf16 on newer GPUs): less GPU "
                  "memory, tiny differences at soft edges.",
+    "model": "Which trained model mattes the shot (model: matanyone | matanyone2). MatAnyone2 is the authors' "
+             "successor: the same network, so the same speed, newer training. Each shot keeps its choice; "
+             "a model that is not installed offers Download models….",
     "output": "Where the alpha EXRs go; {object} becomes the object's name, #### the frame number. "
               "Empty = a 'matte' folder beside the plate.",
     "run": "Save the shot file and matte every frame (Ctrl+Return). Finished frames are kept if you cancel.",
@@ -58,6 +63,9 @@ class RunBox(QtWidgets.QGroupBox):
         self.precision = QtWidgets.QComboBox()
         for key in PRECISIONS:
             self.precision.addItem(LABELS.get(key, key), key)
+        self.model = QtWidgets.QComboBox()
+        for key in MODELS:
+            self.model.addItem(MODEL_LABELS.get(key, key), key)
         self.output = QtWidgets.QLineEdit()
         self.output.setPlaceholderText("beside the plate: matte/<plate>_{object}.####.exr")
         self.run_button = QtWidgets.QPushButton("Run")
@@ -84,7 +92,8 @@ class RunBox(QtWidgets.QGroupBox):
         self.follow.setChecked(True)
         self.follow.setToolTip("While running, show each frame as it is matted")
         for widget, key in ((self.warmup, "warmup"), (self.cleanup, "cleanup"), (self.direction, "direction"),
-                            (self.device, "device"), (self.precision, "precision"), (self.output, "output"),
+                            (self.device, "device"), (self.precision, "precision"), (self.model, "model"),
+                            (self.output, "output"),
                             (self.run_button, "run"), (self.cancel_button, "cancel"), (self.preview, "preview")):
             widget.setToolTip(TIPS[key])
         form = QtWidgets.QFormLayout()
@@ -93,6 +102,7 @@ class RunBox(QtWidgets.QGroupBox):
         form.addRow("Direction", self.direction)
         form.addRow("Run on", self.device)
         form.addRow("Speed", self.precision)
+        form.addRow("Model", self.model)
         form.addRow("Output", self.output)
         buttons = QtWidgets.QHBoxLayout()
         buttons.addWidget(self.run_button, 1)
@@ -114,6 +124,8 @@ class RunBox(QtWidgets.QGroupBox):
                        self.device.currentIndexChanged, self.precision.currentIndexChanged,
                        self.output.editingFinished):
             signal.connect(self.store_settings)
+        self.model.currentIndexChanged.connect(lambda _i: self.controller.models.choose(self.model.currentData()))
+        controller.subscribe(self._on_event)
         self.run_button.clicked.connect(self.run_clicked)
         self.cancel_button.clicked.connect(self.controller.cancel)
         self.preview.currentIndexChanged.connect(lambda _i: self.previewModeChanged.emit(self.preview.currentData()))
@@ -121,7 +133,7 @@ class RunBox(QtWidgets.QGroupBox):
 
     def load_settings(self) -> None:
         s = self.controller.run_settings
-        widgets = (self.warmup, self.cleanup, self.direction, self.device, self.precision, self.output)
+        widgets = (self.warmup, self.cleanup, self.direction, self.device, self.precision, self.model, self.output)
         for w in widgets:
             w.blockSignals(True)
         self.warmup.setValue(int(s.warmup))
@@ -129,9 +141,11 @@ class RunBox(QtWidgets.QGroupBox):
         self.direction.setCurrentIndex(max(0, self.direction.findData(s.direction)))
         self.device.setCurrentIndex(max(0, self.device.findData(s.device if s.device in DEVICES else "auto")))
         self.precision.setCurrentIndex(max(0, self.precision.findData(s.precision)))
+        self.model.setCurrentIndex(max(0, self.model.findData(s.model)))
         self.output.setText(s.output_path)
         for w in widgets:
             w.blockSignals(False)
+        self.controller.models.choose(s.model)  # a loaded shot's model decides what Run needs
 
     def store_settings(self, *_args) -> None:
         size = self.cleanup.value()
@@ -139,6 +153,18 @@ class RunBox(QtWidgets.QGroupBox):
             self.controller.run_settings, warmup=self.warmup.value(), dilate=size, erode=size,
             direction=self.direction.currentData(), device=self.device.currentData(),
             precision=self.precision.currentData(), output_path=self.output.text().strip())
+
+    def _on_event(self, event, installed) -> None:
+        if event == Event.MODELS:
+            self.show_installed(installed)
+
+    def show_installed(self, installed) -> None:
+        """Each model's entry says whether its checkpoint is installed (nothing while the worker has not said)."""
+        for i in range(self.model.count()):
+            key = self.model.itemData(i)
+            state = None if installed is None or key not in installed else bool(installed[key])
+            suffix = {None: "", True: " (installed)", False: " (not installed)"}[state]
+            self.model.setItemText(i, MODEL_LABELS.get(key, key) + suffix)
 
     def set_plate(self, has_plate: bool) -> None:
         """Run needs a plate: greyed out, with the reason in its tooltip, until one is open."""
@@ -167,7 +193,7 @@ class RunBox(QtWidgets.QGroupBox):
         busy = state in ("saving", "running", "cancelling")
         self.run_button.setEnabled(not busy and self._has_plate and not self._missing_model)
         self.cancel_button.setEnabled(state in ("saving", "running"))
-        for w in (self.warmup, self.cleanup, self.direction, self.device, self.precision, self.output):
+        for w in (self.warmup, self.cleanup, self.direction, self.device, self.precision, self.model, self.output):
             w.setEnabled(not busy)
         if state == "saving":
             self.progress.setRange(0, 0)

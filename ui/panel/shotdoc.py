@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from plugin.errors import ShotFileError
+from plugin.protocol import MODELS
 
 SHOT_VERSION = 1
 _HASHES = re.compile(r"#+|%0?\d*d|@+")
@@ -22,6 +23,7 @@ class RunSettings:
     """What the run box edits; names follow the shot file's fields."""
 
     weights: str = "auto"
+    model: str = MODELS[0]       # the checkpoint "auto" weights mean (plugin.protocol.MODELS)
     warmup: int = 10
     mem_every: int = 5
     max_mem_frames: int = 5
@@ -97,8 +99,9 @@ def _abs(path: str, base: str) -> str:
 def to_json(doc: ShotDoc, shot_path: str) -> dict:
     """The v1 document, key order as DESIGN.md; paths relative to the shot file.
 
-    `direction` and an object's `colour` (three floats 0-1) are the optional additions that
-    `plugin.shot` reads; everything else is DESIGN's example key for key.
+    `direction`, an object's `colour` (three floats 0-1) and `engine.model` (written only when it
+    is not the default) are the optional additions that `plugin.shot` reads; everything else is
+    DESIGN's example key for key.
     """
     base = os.path.dirname(os.path.abspath(shot_path))
     run = doc.run
@@ -111,13 +114,20 @@ def to_json(doc: ShotDoc, shot_path: str) -> dict:
         "network_input": {"display": doc.display, "view": doc.view},
         "objects": [_object_json(o, base) for o in doc.objects],
         "mask_cleanup": {"dilate": int(run.dilate), "erode": int(run.erode)},
-        "engine": {"weights": run.weights, "warmup": int(run.warmup), "mem_every": int(run.mem_every),
-                   "max_mem_frames": int(run.max_mem_frames), "top_k": int(run.top_k),
-                   "precision": run.precision, "device": run.device,
-                   "max_internal_size": run.max_internal_size},
+        "engine": _engine_json(run),
         "output": {"path": _rel(out, base), "dtype": run.dtype, "channels": run.channels},
         "direction": run.direction,
     }
+
+
+def _engine_json(run: RunSettings) -> dict:
+    out = {"weights": run.weights}
+    if run.model != MODELS[0]:  # the default stays unwritten: DESIGN's example, key for key
+        out["model"] = run.model
+    out.update({"warmup": int(run.warmup), "mem_every": int(run.mem_every), "max_mem_frames": int(run.max_mem_frames),
+                "top_k": int(run.top_k), "precision": run.precision, "device": run.device,
+                "max_internal_size": run.max_internal_size})
+    return out
 
 
 def _object_json(obj: ShotObject, base: str) -> dict:
@@ -168,7 +178,8 @@ def load(shot_path: str) -> ShotDoc:
         clean = data.get("mask_cleanup") or {}
         out = data.get("output") or {}
         run = RunSettings(
-            weights=eng.get("weights", "auto"), warmup=int(eng.get("warmup", 10)),
+            weights=eng.get("weights", "auto"), model=str(eng.get("model") or MODELS[0]),
+            warmup=int(eng.get("warmup", 10)),
             mem_every=int(eng.get("mem_every", 5)), max_mem_frames=int(eng.get("max_mem_frames", 5)),
             top_k=int(eng.get("top_k", 30)), precision=eng.get("precision", "fp32"),
             device=eng.get("device", "auto"), max_internal_size=eng.get("max_internal_size"),
