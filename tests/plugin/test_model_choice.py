@@ -212,3 +212,24 @@ def test_demo_looks_for_the_chosen_models_checkpoint(studio, tmp_path, monkeypat
 
     args = build_parser().parse_args(["demo", "--model", "matanyone2"])
     assert args.model == "matanyone2"
+
+
+def test_eval_report_names_the_model_and_its_sha256(tmp_path, capsys):
+    from plugin import cli, report
+    from plugin.evaluate import evaluate
+    from tests.plugin.test_evaluate import disc, write_alpha
+
+    frames = list(range(1001, 1005))
+    gt = [disc(36, 64, t) for t in range(4)]
+    made_by = {"matanyone:model": "matanyone2", "matanyone:weights": "matanyone2.pth sha256:" + "ab" * 32}
+    gt_pat = write_alpha(tmp_path / "gt", "alpha", frames, gt, dtype="half")
+    pred_pat = write_alpha(tmp_path / "out", "hero", frames, gt, dtype="half", attributes=made_by)
+    assert cli.main(["eval", "--pred", pred_pat, "--gt", gt_pat, "--mode", "lr", "--no-report",
+                     "--out", str(tmp_path / "ev")]) == 0
+    printed = capsys.readouterr().out
+    assert "matanyone:model=matanyone2" in printed and "matanyone:weights=matanyone2.pth sha256:abab" in printed
+    data = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert data["prediction"]["metadata"] == made_by
+    result = evaluate(pred_pat, gt_pat, str(tmp_path / "ev2"), mode="lr")
+    assert result.model == "matanyone2" and result.weights == made_by["matanyone:weights"]
+    assert f"(model matanyone2, weights {made_by['matanyone:weights']})" in report._title(result)
