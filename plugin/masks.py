@@ -137,6 +137,8 @@ def is_empty(mask: np.ndarray) -> bool:
 def load_for_engine(path: str, width: int, height: int, dilate: int, erode: int,
                     what: str = "") -> np.ndarray:
     """Read, size-check and clean one keyframe mask."""
+    from plugin.shot import check_cleanup_for_plate
+    check_cleanup_for_plate(dilate, erode, width, height)
     mask = read_mask(path)
     check_mask(mask, path, width, height, what)
     return clean(mask, dilate, erode)

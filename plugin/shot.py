@@ -137,19 +137,22 @@ class Shot:
                required={"path", "first", "last"})
         plate = PlateSpec(
             path=v.path(p, "plate.path", "path"),
-            first=v.int(p, "plate.first", "first"),
-            last=v.int(p, "plate.last", "last"),
+            first=v.int(p, "plate.first", "first", limit="frame"),
+            last=v.int(p, "plate.last", "last", limit="frame"),
             colourspace=v.opt_str(p, "plate.colourspace", "colourspace"),
             ocio_config=v.opt_path(p, "plate.ocio_config", "ocio_config"),
-            frame_offset=v.int(p, "plate.frame_offset", "frame_offset", default=0))
+            frame_offset=v.int(p, "plate.frame_offset", "frame_offset", default=0, limit="frame_offset"))
         if plate.last < plate.first:
             v.fail("plate.last", f"({plate.last}) is before plate.first ({plate.first})")
+        if plate.last - plate.first + 1 > MAX_FRAMES:
+            v.fail("plate", f"{plate.first}-{plate.last} is {plate.last - plate.first + 1} frames; a shot "
+                   f"holds at most {MAX_FRAMES}: split it into shots")
         ni = v.obj(data, "network_input", default={})
         v.keys(ni, "network_input", {"display", "view"})
         mc = v.obj(data, "mask_cleanup", default={})
         v.keys(mc, "mask_cleanup", {"dilate", "erode"})
-        dilate = v.int(mc, "mask_cleanup.dilate", "dilate", default=10, minimum=0)
-        erode = v.int(mc, "mask_cleanup.erode", "erode", default=10, minimum=0)
+        dilate = v.int(mc, "mask_cleanup.dilate", "dilate", default=10, limit="dilate")
+        erode = v.int(mc, "mask_cleanup.erode", "erode", default=10, limit="erode")
         e = v.obj(data, "engine", default={})
         v.keys(e, "engine", {"weights", "model", "warmup", "mem_every", "max_mem_frames", "top_k",
                              "precision", "device", "max_internal_size"})
@@ -160,13 +163,15 @@ class Shot:
         engine = EngineSpec(
             weights=weights,
             model=v.choice(e, "engine.model", "model", MODELS, d.model),
-            warmup=v.int(e, "engine.warmup", "warmup", default=d.warmup, minimum=0),
-            mem_every=v.int(e, "engine.mem_every", "mem_every", default=d.mem_every, minimum=1),
-            max_mem_frames=v.int(e, "engine.max_mem_frames", "max_mem_frames", default=d.max_mem_frames, minimum=1),
-            top_k=v.int(e, "engine.top_k", "top_k", default=d.top_k, minimum=1),
+            warmup=v.int(e, "engine.warmup", "warmup", default=d.warmup, limit="warmup"),
+            mem_every=v.int(e, "engine.mem_every", "mem_every", default=d.mem_every, limit="mem_every"),
+            max_mem_frames=v.int(e, "engine.max_mem_frames", "max_mem_frames", default=d.max_mem_frames,
+                                 limit="max_mem_frames"),
+            top_k=v.int(e, "engine.top_k", "top_k", default=d.top_k, limit="top_k"),
             precision=v.choice(e, "engine.precision", "precision", PRECISIONS, d.precision),
             device=v.opt_str(e, "engine.device", "device") or d.device,
-            max_internal_size=v.opt_int(e, "engine.max_internal_size", "max_internal_size", minimum=16))
+            max_internal_size=v.opt_int(e, "engine.max_internal_size", "max_internal_size",
+                                        limit="max_internal_size"))
         o = v.obj(data, "output")
         v.keys(o, "output", {"path", "dtype", "channels"}, required={"path"})
         output = OutputSpec(path=v.path(o, "output.path", "path"),
@@ -181,7 +186,7 @@ class Shot:
             if not isinstance(od, dict):
                 v.fail(key, "must be an object with id, name and keyframes")
             v.keys(od, key, {"id", "name", "keyframes", "colour"}, required={"id", "name", "keyframes"})
-            oid = v.int(od, f"{key}.id", "id", minimum=1)
+            oid = v.int(od, f"{key}.id", "id", limit="id")
             name = v.opt_str(od, f"{key}.name", "name")
             if not name or not _OBJECT_NAME.match(name):
                 v.fail(f"{key}.name", f"{name!r} must be letters, digits, '_', '.' or '-' "
@@ -189,12 +194,16 @@ class Shot:
             kfs = od.get("keyframes")
             if not isinstance(kfs, dict) or not kfs:
                 v.fail(f"{key}.keyframes", "must map at least one source frame number to a mask file")
-            keyframes = {}
+            keyframes, spelt = {}, {}
             for fk, mp in kfs.items():
                 try:
                     frame = int(str(fk).strip())
                 except ValueError:
                     v.fail(f"{key}.keyframes", f"key {fk!r} is not a frame number")
+                if frame in spelt:
+                    v.fail(f"{key}.keyframes", f"gives frame {frame} twice ({spelt[frame]!r} and {fk!r}); "
+                           f"keep one mask per frame")
+                spelt[frame] = fk
                 if not (plate.first <= frame <= plate.last):
                     v.fail(f"{key}.keyframes[{fk}]",
                            f"frame {frame} is outside the plate range {plate.first}-{plate.last}")
@@ -310,27 +319,86 @@ class Shot:
         return replace(self, plate=replace(self.plate, first=first, last=last), objects=objs)
 
 
+@dataclass(frozen=True)
+class Limit:
+    """The range a numeric setting may take (inclusive), and why it ends there."""
+
+    low: int
+    high: int
+    why: str
+
+
+# Every numeric setting's range, checked wherever a shot is made (shot file, command line,
+# panel); README "Limits" lists this table. Dilate and erode are also held to the plate's size
+# when the masks are read (`check_cleanup_for_plate`).
+LIMITS: Dict[str, Limit] = {
+    "dilate": Limit(0, 256, "mask clean-up in plate pixels; the cost grows with its square"),
+    "erode": Limit(0, 256, "mask clean-up in plate pixels; the cost grows with its square"),
+    "warmup": Limit(0, 1000, "first-frame refinements, one network step each; the official value is 10"),
+    "mem_every": Limit(1, 10000, "frames between memory frames"),
+    "max_mem_frames": Limit(1, 200, "memory frames kept; memory and time grow with it"),
+    "top_k": Limit(1, 10000, "memory positions each pixel reads"),
+    "max_internal_size": Limit(16, 16384, "the network input's shorter side in pixels"),
+    "id": Limit(1, 65535, "object ids"),
+    "frame": Limit(-9_999_999, 99_999_999, "source frame numbers"),
+    "frame_offset": Limit(-99_999_999, 99_999_999, "host frame minus source frame"),
+}
+MAX_FRAMES = 1_000_000   # frames in one shot
+
+
+def check_limit(name: str, value: int, where: str, label: Optional[str] = None) -> int:
+    """`value` if inside LIMITS[name], else ShotFileError naming the setting and its range."""
+    lim = LIMITS[name]
+    if not lim.low <= value <= lim.high:
+        raise ShotFileError(f"{where}: {label or name} is {_short(value)}; use {lim.low} to {lim.high} "
+                            f"({lim.why})")
+    return value
+
+
+def check_cleanup_for_plate(dilate: int, erode: int, width: int, height: int) -> None:
+    """Dilate and erode past an eighth of the plate's shorter side (at least the official 10)
+    close the whole frame and take minutes: refuse them for this plate."""
+    top = max(10, min(width, height) // 8)
+    for name, value in (("dilate", dilate), ("erode", erode)):
+        if value > top:
+            raise ShotFileError(f"mask_cleanup.{name} {value} is too large for a {width}x{height} plate; "
+                                f"use 0 to {top} (an eighth of its shorter side)")
+
+
+def _short(value: Any) -> str:
+    """A value as a message shows it: at most 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
 def parse_frame_range(text: str) -> Tuple[int, int]:
     """`"1001-1100"` or `"1001"` -> (first, last). Negative frames: `-5--1`."""
-    m = re.fullmatch(r"\s*(-?\d+)\s*(?:[-:]\s*(-?\d+)\s*)?", str(text))
+    m = re.fullmatch(r"\s*(-?\d{1,12})\s*(?:[-:]\s*(-?\d{1,12})\s*)?", str(text))
     if not m:
-        raise ShotFileError(f"frame range {text!r}: write it as FIRST-LAST, e.g. 1001-1100")
+        raise ShotFileError(f"frame range {_short(text)}: write it as FIRST-LAST, e.g. 1001-1100")
     first = int(m.group(1))
     last = int(m.group(2)) if m.group(2) is not None else first
     if last < first:
-        raise ShotFileError(f"frame range {text!r}: the first frame is after the last")
+        raise ShotFileError(f"frame range {_short(text)}: the first frame is after the last")
+    for frame in (first, last):
+        check_limit("frame", frame, f"frame range {_short(text)}", "a frame")
     return first, last
 
 
 def _check_unique(v: "_Validator", objects: List[ShotObject]) -> None:
-    seen_ids, seen_names = set(), set()
+    seen_ids, seen_names = set(), {}
     for i, o in enumerate(objects):
         if o.id in seen_ids:
             v.fail(f"objects[{i}].id", f"{o.id} is used by two objects")
-        if o.name in seen_names:
+        # Names become file names: on macOS and Windows disks `hero` and `Hero` are one file.
+        other = seen_names.get(o.name.casefold())
+        if other == o.name:
             v.fail(f"objects[{i}].name", f"{o.name!r} is used by two objects")
+        if other is not None:
+            v.fail(f"objects[{i}].name", f"{o.name!r} and {other!r} differ only in case, and would "
+                   f"write the same files on macOS and Windows; rename one")
         seen_ids.add(o.id)
-        seen_names.add(o.name)
+        seen_names[o.name.casefold()] = o.name
 
 
 def _is_uri(p: str) -> bool:
@@ -378,22 +446,24 @@ class _Validator:
             self.fail(key, "must be a JSON object")
         return val
 
-    def int(self, d, key, name, default=None, minimum=None) -> int:
+    def int(self, d, key, name, default=None, minimum=None, limit=None) -> int:
         if name not in d or d[name] is None:
             if default is None:
                 self.fail(key, "is missing")
             return default
         val = d[name]
         if isinstance(val, bool) or not isinstance(val, int):
-            self.fail(key, f"must be a whole number, not {val!r}")
+            self.fail(key, f"must be a whole number, not {_short(val)}")
         if minimum is not None and val < minimum:
             self.fail(key, f"must be at least {minimum}, not {val}")
+        if limit is not None:
+            check_limit(limit, val, self.where, key)
         return val
 
-    def opt_int(self, d, key, name, minimum=None) -> Optional[int]:
+    def opt_int(self, d, key, name, minimum=None, limit=None) -> Optional[int]:
         if d.get(name) is None:
             return None
-        return self.int(d, key, name, minimum=minimum)
+        return self.int(d, key, name, minimum=minimum, limit=limit)
 
     def opt_str(self, d, key, name) -> Optional[str]:
         val = d.get(name)

@@ -117,6 +117,9 @@ def build_shot(args):
             frame = int(frame_text)
         except ValueError:
             raise ShotFileError(f"--mask {value!r}: {frame_text!r} is not a frame number") from None
+        if frame in current["keyframes"]:
+            raise ShotFileError(f"--mask {value!r}: object {current['name']!r} has a mask for frame "
+                                f"{frame} already; give one mask per frame")
         current["keyframes"][frame] = os.path.abspath(os.path.expanduser(path))
     if not objects:
         raise ShotFileError("no --mask given: give at least one keyframe mask, e.g. --mask 1001=hero.1001.png")
@@ -158,9 +161,10 @@ def _apply_engine(shot, args):
     if "weights" in changes and changes["weights"] not in ("auto",) and not changes["weights"].startswith("stand-in"):
         import os
         changes["weights"] = os.path.abspath(os.path.expanduser(changes["weights"]))
-    if changes.get("warmup") is not None and changes["warmup"] < 0:
-        from plugin.errors import ShotFileError
-        raise ShotFileError("--warmup must be 0 or more")
+    from plugin.shot import check_limit
+    for name in ("warmup", "max_internal_size"):
+        if changes.get(name) is not None:
+            check_limit(name, changes[name], "command line", f"--{name.replace('_', '-')}")
     shot = replace(shot, engine=replace(e, **changes))
     top = {}
     if getattr(args, "direction", None):
@@ -168,10 +172,7 @@ def _apply_engine(shot, args):
     for name in ("dilate", "erode"):
         value = getattr(args, name, None)
         if value is not None:
-            if value < 0:
-                from plugin.errors import ShotFileError
-                raise ShotFileError(f"--{name} must be 0 or more")
-            top[name] = value
+            top[name] = check_limit(name, value, "command line", f"--{name}")
     return replace(shot, **top) if top else shot
 
 
