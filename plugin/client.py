@@ -33,11 +33,12 @@ Callback = Callable[[Any, Optional[BaseException]], None]
 
 
 class _Pending:
-    __slots__ = ("event", "result", "error", "callback", "method")
+    __slots__ = ("event", "result", "typed", "error", "callback", "method")
 
     def __init__(self, method: str, callback: Optional[Callback] = None):
         self.event = threading.Event()
-        self.result = None
+        self.result = None  # the result's JSON object, checked against protocol.RESULTS
+        self.typed = None   # the same as its protocol dataclass
         self.error = None  # type: Optional[BaseException]
         self.callback = callback
         self.method = method
@@ -132,10 +133,10 @@ class WorkerClient:
         except BaseException:
             self._kill()
             raise
-        if hello.get("protocol") != protocol.PROTOCOL_VERSION:
+        if not isinstance(hello, dict) or hello.get("protocol") != protocol.PROTOCOL_VERSION:
             self._kill()
             raise errors.WorkerError(protocol.version_mismatch_message(
-                protocol.PROTOCOL_VERSION, hello.get("protocol")))
+                protocol.PROTOCOL_VERSION, hello.get("protocol") if isinstance(hello, dict) else None))
         self.hello = hello
         return hello
 
@@ -188,12 +189,18 @@ class WorkerClient:
         """
         merged = dict(_params or {})
         merged.update(params)
-        pending = self._send(method, merged, None)
+        return self._wait(self._send(method, merged, None), timeout).result
+
+    def request(self, message: protocol.Message, *, timeout: Optional[float] = None) -> protocol.Message:
+        """Send a typed request (a `protocol.REQUESTS` dataclass) and return its typed result."""
+        return self._wait(self._send(message.method, message.to_json(), None), timeout).typed
+
+    def _wait(self, pending: _Pending, timeout: Optional[float]) -> _Pending:
         if not pending.event.wait(timeout):
-            raise errors.WorkerError(f"the worker did not answer {method!r} within {timeout:g} s")
+            raise errors.WorkerError(f"the worker did not answer {pending.method!r} within {timeout:g} s")
         if pending.error is not None:
             raise pending.error
-        return pending.result
+        return pending
 
     def call_async(self, method: str, params: Optional[Dict[str, Any]] = None,
                    callback: Optional[Callback] = None) -> int:
@@ -214,6 +221,10 @@ class WorkerClient:
         return -1
 
     def _send(self, method: str, params: Dict[str, Any], callback: Optional[Callback]) -> _Pending:
+        """Raises protocol.ParamsError (a caller's bug) for params that do not fit the method."""
+        kind = protocol.REQUESTS.get(method)
+        if kind is not None:
+            params = kind.from_json(params).to_json()
         if self._proc is None:
             raise errors.WorkerError("the worker is not started (call start() first)")
         if self._dead is not None:
@@ -246,9 +257,15 @@ class WorkerClient:
                 self._stderr_tail.append(line.decode("utf-8", "replace").rstrip())
                 continue
             if protocol.is_notification(msg):
-                if self.on_notification is not None:
+                kind = protocol.NOTES.get(msg["method"])
+                try:
+                    params = kind.from_json(msg.get("params") or {}).to_json() if kind else None
+                except protocol.ParamsError as err:
+                    params = None
+                    self._stderr_tail.append(f"malformed notification from the worker: {err}")
+                if self.on_notification is not None and params is not None:
                     try:
-                        self.on_notification(msg["method"], msg.get("params") or {})
+                        self.on_notification(msg["method"], params)
                     except Exception as err:  # noqa: BLE001 - a front end's bug must not kill the reader
                         self._stderr_tail.append(f"notification callback failed: {err!r}")
                 continue
@@ -260,7 +277,7 @@ class WorkerClient:
                 if "error" in msg:
                     pending.error = _error_from(msg["error"], pending.method)
                 else:
-                    pending.result = msg.get("result")
+                    _take_result(pending, msg.get("result"))
                 self._finish(pending)
         self._mark_dead()
 
@@ -317,6 +334,24 @@ class WorkerClient:
                 pending.callback(pending.result, pending.error)
             except Exception as err:  # noqa: BLE001 - keep the reader alive
                 self._stderr_tail.append(f"callback for {pending.method} failed: {err!r}")
+
+
+def _take_result(pending: _Pending, result: Any) -> None:
+    """The result, checked against its dataclass; a hello of another protocol version is left
+    to `start`, which names both versions."""
+    pending.result = result
+    kind = protocol.RESULTS.get(pending.method)
+    if kind is None:
+        return
+    if (pending.method == protocol.HELLO and isinstance(result, dict)
+            and result.get("protocol") != protocol.PROTOCOL_VERSION):
+        return
+    try:
+        pending.typed = kind.from_json(result)
+    except protocol.ParamsError as err:
+        pending.error = errors.WorkerError(f"the worker sent a malformed result for {pending.method!r}: {err}")
+        return
+    pending.result = pending.typed.to_json()
 
 
 def _error_from(err: Any, method: str) -> BaseException:

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from plugin import protocol
 from plugin.errors import is_user_error, kind_of
@@ -106,8 +106,9 @@ class Worker:
             self._out.write(data)
             self._out.flush()
 
-    def notify(self, method: str, **params) -> None:
-        self.send(protocol.notification(method, params))
+    def notify(self, note: protocol.Message) -> None:
+        """Send one notification (a `protocol.NOTES` dataclass)."""
+        self.send(protocol.notification(note.method, note.to_json()))
 
     # -- dispatch -------------------------------------------------------------------
     def handle_line(self, line: bytes) -> None:
@@ -118,7 +119,14 @@ class Worker:
             return
         if not protocol.is_request(msg):
             return  # notifications from a client are ignored
-        msg_id, method, params = msg["id"], msg["method"], msg.get("params") or {}
+        msg_id, method = msg["id"], msg["method"]
+        kind = protocol.REQUESTS.get(method)
+        if kind is not None:
+            try:  # checked before anything runs: a bad parameter changes nothing
+                params = kind.from_json(msg.get("params") or {})
+            except protocol.ParamsError as err:
+                self.send(protocol.error(msg_id, protocol.INVALID_PARAMS, str(err)))
+                return
         if method == protocol.HELLO:
             self._answer(msg_id, lambda: self.hello(params))
             return
@@ -130,9 +138,9 @@ class Worker:
             self.send(protocol.error(msg_id, protocol.INVALID_REQUEST,
                                      "say hello first (with the client's protocol version)"))
             return
-        handler = getattr(self, f"do_{method}", None)
-        if method not in protocol.METHODS or handler is None:
-            self.send(protocol.error(msg_id, protocol.METHOD_NOT_FOUND, f"unknown method {method!r}"))
+        handler = self._handlers().get(method)
+        if kind is None or handler is None:
+            self.send(protocol.error(msg_id, protocol.METHOD_NOT_FOUND, f"unknown method {method[:60]!r}"))
             return
         if method in (protocol.CANCEL, protocol.SHUTDOWN, protocol.WEIGHTS_STATUS):
             self._answer(msg_id, lambda: handler(params))
@@ -145,9 +153,17 @@ class Worker:
         else:
             self.pool.submit(self._answer, msg_id, lambda: handler(params))
 
-    def _answer(self, msg_id, fn: Callable[[], Any]) -> None:
+    def _handlers(self) -> Dict[str, Callable[[Any], protocol.Message]]:
+        return {protocol.OPEN_PLATE: self.do_open_plate, protocol.READ_FRAME: self.do_read_frame,
+                protocol.SAM_EMBED: self.do_sam_embed, protocol.SAM_MASK: self.do_sam_mask,
+                protocol.READ_MASK: self.do_read_mask, protocol.READ_ALPHA: self.do_read_alpha,
+                protocol.RUN_SHOT: self.do_run_shot,
+                protocol.CANCEL: self.do_cancel, protocol.WEIGHTS_STATUS: self.do_weights_status,
+                protocol.WEIGHTS_GET: self.do_weights_get, protocol.SHUTDOWN: self.do_shutdown}
+
+    def _answer(self, msg_id, fn: Callable[[], protocol.Message]) -> None:
         try:
-            value = fn()
+            value = fn().to_json()
         except _RequestError as err:
             self.send(protocol.error(msg_id, err.code, str(err)))
         except BaseException as err:  # noqa: BLE001 - every error becomes one JSON-RPC error
@@ -166,61 +182,62 @@ class Worker:
         self.send(protocol.error(msg_id, protocol.INTERNAL_ERROR, f"{type(err).__name__}: {err}", log=path))
 
     # -- requests ---------------------------------------------------------------------
-    def hello(self, params: Dict[str, Any]) -> Dict[str, Any]:
-        version = params.get("protocol")
+    def hello(self, params: protocol.Hello) -> protocol.HelloResult:
+        version = params.protocol
         if version != protocol.PROTOCOL_VERSION:
             self.refused = True
             raise _RequestError(protocol.VERSION_MISMATCH,
                            protocol.version_mismatch_message(version, protocol.PROTOCOL_VERSION))
         self.greeted = True
-        info = {"protocol": protocol.PROTOCOL_VERSION, "pid": os.getpid(),
-                "python": sys.version.split()[0], "package": _package_version()}
         try:
             import torch
-            info["torch"] = torch.__version__
-            info["cuda"] = bool(torch.cuda.is_available())
+            torch_version, cuda = torch.__version__, bool(torch.cuda.is_available())
         except ImportError:
-            info["torch"] = None
-        info["device"] = _device_in_use()
-        info["temp_dir"] = self.temp_dir
-        return info
+            torch_version, cuda = None, False
+        return protocol.HelloResult(protocol=protocol.PROTOCOL_VERSION, pid=os.getpid(),
+                                    python=sys.version.split()[0], package=_package_version(),
+                                    device=_device_in_use(), temp_dir=self.temp_dir,
+                                    torch=torch_version, cuda=cuda)
 
-    def do_shutdown(self, params) -> Dict[str, Any]:
+    def do_shutdown(self, params: protocol.Shutdown) -> protocol.ShutdownResult:
         self._job_cancel.set()
         self._download_cancel.set()
         self.stop.set()
-        return {"ok": True}
+        return protocol.ShutdownResult(ok=True)
 
-    def do_cancel(self, params) -> Dict[str, Any]:
+    def do_cancel(self, params: protocol.Cancel) -> protocol.Cancelled:
         running = self._job_busy
         self._job_cancel.set()
         self._download_cancel.set()
-        return {"cancelled": running}
+        return protocol.Cancelled(cancelled=running)
 
-    def do_open_plate(self, params) -> Dict[str, Any]:
-        from plugin import plates
-        path = _param(params, "path", str)
-        frame_range = params.get("frame_range")
-        plate = plates.open(path, tuple(frame_range) if frame_range else None)
+    def do_open_plate(self, params: protocol.OpenPlate) -> protocol.PlateOpened:
+        from plugin import color, plates
+        plate = plates.open(params.path, params.frame_range)
+        try:  # everything that can fail, before the new plate replaces the open one
+            colourspace = params.colourspace or plate.colourspace_guess
+            if params.colourspace:
+                color.resolve_colourspace(colourspace, params.ocio_config)
+            displays = color.displays_and_views(params.ocio_config)
+            dw, dd = plate.display_window, plate.data_window
+            opened = protocol.PlateOpened(
+                path=params.path, first=plate.first, last=plate.last, frames=len(plate.frames),
+                width=plate.width, height=plate.height, is_movie=bool(plate.is_movie),
+                channels=tuple(plate.channels), pixel_type=plate.pixel_type,
+                display_window=(dw.x, dw.y, dw.width, dw.height), data_window=(dd.x, dd.y, dd.width, dd.height),
+                displays={d: tuple(v) for d, v in displays.items()}, colourspace=colourspace,
+                colourspaces=tuple(color.colourspaces(params.ocio_config)),
+                colourspace_guess=plate.colourspace_guess, fps=plate.fps, timecode=plate.timecode)
+        except BaseException:
+            plate.close()
+            raise
         with self._lock:
             if self.plate is not None:
                 self.plate.close()
-            self.plate, self.plate_path = plate, path
-            self.colourspace = params.get("colourspace") or plate.colourspace_guess
-            self.ocio_config = params.get("ocio_config")
+            self.plate, self.plate_path = plate, params.path
+            self.colourspace, self.ocio_config = colourspace, params.ocio_config
             self.cache.clear()
-        from plugin import color
-        if params.get("colourspace"):
-            color.resolve_colourspace(self.colourspace, self.ocio_config)
-        dw, dd = plate.display_window, plate.data_window
-        return {"path": path, "first": plate.first, "last": plate.last, "frames": len(plate.frames),
-                "width": plate.width, "height": plate.height, "fps": plate.fps, "timecode": plate.timecode,
-                "is_movie": bool(plate.is_movie), "channels": list(plate.channels),
-                "pixel_type": plate.pixel_type, "colourspace": self.colourspace,
-                "colourspace_guess": plate.colourspace_guess,
-                "colourspaces": color.colourspaces(self.ocio_config),
-                "display_window": [dw.x, dw.y, dw.width, dw.height],
-                "data_window": [dd.x, dd.y, dd.width, dd.height]}
+        return opened
 
     def _plate_frame(self, frame: int):
         plate = self.plate
@@ -233,22 +250,21 @@ class Worker:
             self.cache.put(key, image)
         return image
 
-    def _read_frame_unless_superseded(self, seq: int, params) -> Dict[str, Any]:
+    def _read_frame_unless_superseded(self, seq: int, params: protocol.ReadFrame) -> protocol.FrameRead:
         if seq != self._latest_frame_request:
             raise _RequestError(protocol.CANCELLED, "superseded by a newer read_frame")
         return self.do_read_frame(params)
 
-    def do_read_frame(self, params) -> Dict[str, Any]:
+    def do_read_frame(self, params: protocol.ReadFrame) -> protocol.FrameRead:
         import numpy as np
         from plugin import color
-        frame = _param(params, "frame", int)
-        downscale = max(1, int(params.get("downscale") or 1))
+        frame, downscale = params.frame, params.downscale
         image = self._plate_frame(frame)
         if downscale > 1:
             image = image[::downscale, ::downscale]
-        shown, displays = color.display_frame(
-            image, self.colourspace, display=params.get("display"), view=params.get("view"),
-            exposure=float(params.get("exposure") or 0.0), gamma=float(params.get("gamma") or 1.0),
+        shown, _menu = color.display_frame(  # the menu went out once, with open_plate
+            image, self.colourspace, display=params.display, view=params.view,
+            exposure=params.exposure, gamma=params.gamma,
             config=self.ocio_config)
         h, w = shown.shape[:2]
         rgba = np.empty((h, w, 4), np.uint8)
@@ -258,17 +274,17 @@ class Worker:
         with open(path + ".tmp", "wb") as f:
             f.write(rgba.tobytes())
         os.replace(path + ".tmp", path)
-        return {"path": path, "width": w, "height": h, "format": "rgba8", "frame": frame,
-                "displays": displays, "applied": self._applied(params.get("display"), params.get("view"))}
+        return protocol.FrameRead(path=path, width=w, height=h, frame=frame, format="rgba8",
+                                  applied=self._applied(params.display, params.view))
 
-    def _applied(self, display: Optional[str], view: Optional[str]) -> Optional[List[str]]:
-        """[display, view] the viewer's image went through, or None: a display-referred plate shown as the file."""
+    def _applied(self, display: Optional[str], view: Optional[str]) -> Optional[Tuple[str, str]]:
+        """(display, view) the viewer's image went through, or None: a display-referred plate shown as the file."""
         from plugin import color
         if color.is_display_referred(self.colourspace, self.ocio_config):
             return None
         if display and view:
-            return [display, view]
-        return list(color.default_display_view(self.ocio_config, display or None))
+            return (display, view)
+        return tuple(color.default_display_view(self.ocio_config, display or None))
 
     def _temp_file(self, kind: str, name: str) -> str:
         seq = next(self._frame_seq)
@@ -292,62 +308,52 @@ class Worker:
             self._sam_model = model
         return self._sam
 
-    def do_sam_embed(self, params) -> Dict[str, Any]:
+    def do_sam_embed(self, params: protocol.SamEmbed) -> protocol.SamEmbedded:
         from plugin import color
-        frame = _param(params, "frame", int)
-        model = str(params.get("model") or "tiny")
-        display, view = params.get("display"), params.get("view")
+        frame, model, display, view = params.frame, params.model, params.display, params.view
         image = color.to_network_input(self._plate_frame(frame), self.colourspace, config=self.ocio_config,
                                        display=display, view=view)
         sam = self._sam_assist(model)
         key = f"{self.plate_path}|{frame}|{self.colourspace}|{display}|{view}"
         handle = sam.embed(image, key=key)
-        return {"handle": handle.key, "width": image.shape[1], "height": image.shape[0], "model": sam.model_id}
+        return protocol.SamEmbedded(handle=handle.key, width=image.shape[1], height=image.shape[0],
+                                    model=sam.model_id)
 
-    def do_sam_mask(self, params) -> Dict[str, Any]:
+    def do_sam_mask(self, params: protocol.SamMask) -> protocol.SamMasked:
         from plugin import masks
         if self._sam is None:
             raise _RequestError(protocol.NOT_READY, "no frame is embedded for SAM: call sam_embed first")
-        handle = _param(params, "handle", str)
-        box = params.get("box")
-        res = self._sam.mask(handle, [tuple(p) for p in params.get("points_pos") or ()],
-                             [tuple(p) for p in params.get("points_neg") or ()],
-                             box=tuple(box) if box else None)
+        res = self._sam.mask(params.handle, list(params.points_pos), list(params.points_neg), box=params.box)
         path = self._temp_file("mask", "sam.png")
         masks.write_png(path, res.mask)
         h, w = res.mask.shape[:2]
-        return {"mask_path": path, "score": float(res.score), "width": w, "height": h}
+        return protocol.SamMasked(mask_path=path, width=w, height=h, score=float(res.score))
 
-    def do_read_mask(self, params) -> Dict[str, Any]:
+    def do_read_mask(self, params: protocol.ReadMask) -> protocol.MaskRead:
         """A mask file the host cannot read itself (EXR, 16-bit, DPX...) as an 8-bit PNG."""
         from plugin import masks
-        path = _param(params, "path", str)
-        mask = masks.read_mask(path)
+        mask = masks.read_mask(params.path)
         h, w = mask.shape[:2]
-        if params.get("width") and params.get("height"):
-            masks.check_mask(mask, path, int(params["width"]), int(params["height"]))
+        if params.width and params.height:
+            masks.check_mask(mask, params.path, params.width, params.height)
         out = self._temp_file("mask", "mask.png")
         masks.write_png(out, mask)
-        return {"mask_path": out, "width": w, "height": h}
+        return protocol.MaskRead(mask_path=out, width=w, height=h)
 
-    def do_read_alpha(self, params) -> Dict[str, Any]:
+    def do_read_alpha(self, params: protocol.ReadAlpha) -> protocol.AlphaRead:
         """The written alpha of one frame per output pattern, as raw 8-bit grey for the viewer.
 
         A frame with no file yet is `null` (the panel says "no alpha for this frame"), not an error.
         """
         import numpy as np
         from plugin import framepattern, masks
-        frame = _param(params, "frame", int)
-        downscale = max(1, int(params.get("downscale") or 1))
-        patterns = params.get("paths")
-        if not isinstance(patterns, dict):
-            raise _Request(protocol.INVALID_PARAMS, "parameter 'paths' must be an object {key: output pattern}")
+        frame, downscale, patterns = params.frame, params.downscale, params.paths
         alphas: Dict[str, Any] = {}
         for key, pattern in patterns.items():
             try:
                 path = framepattern.parse(str(pattern)).path(frame)
             except ValueError as err:
-                raise _Request(protocol.INVALID_PARAMS, str(err)) from None
+                raise _RequestError(protocol.INVALID_PARAMS, str(err)) from None
             if not os.path.isfile(path):
                 alphas[str(key)] = None
                 continue
@@ -362,27 +368,27 @@ class Worker:
                 f.write(np.ascontiguousarray(alpha).tobytes())
             os.replace(out + ".tmp", out)
             alphas[str(key)] = {"path": out, "width": w, "height": h, "source": path}
-        return {"frame": frame, "alphas": alphas}
+        return protocol.AlphaRead(frame=frame, alphas=alphas)
 
-    def do_weights_status(self, params) -> Dict[str, Any]:
+    def do_weights_status(self, params: protocol.WeightsStatus) -> protocol.WeightsReport:
         from matanyone_engine import weights
         from plugin import settings
-        return {"weights": weights.status(weights_dir=settings.current().weights_dir)}
+        return protocol.WeightsReport(weights=tuple(weights.status(weights_dir=settings.current().weights_dir)))
 
-    def do_weights_get(self, params) -> Dict[str, Any]:
+    def do_weights_get(self, params: protocol.WeightsGet) -> protocol.WeightsFetched:
         from matanyone_engine import weights
         from plugin import settings
-        name = _param(params, "name", str)
+        name = params.name
         s = settings.current()
         self._download_cancel.clear()
 
         def progress(p):
-            self.notify(protocol.DOWNLOAD_PROGRESS, **p.to_json())
+            self.notify(protocol.DownloadProgress.from_json(p.to_json()))
 
-        path = weights.fetch(name, accept_licence=bool(params.get("accept_licence")), progress=progress,
+        path = weights.fetch(name, accept_licence=params.accept_licence, progress=progress,
                              cancel=self._download_cancel.is_set, weights_dir=s.weights_dir,
                              offline=True if s.offline else None)
-        return {"name": name, "path": str(path)}
+        return protocol.WeightsFetched(name=name, path=str(path))
 
     # -- run_shot ---------------------------------------------------------------------
     def _answer_async_job(self, msg_id, params) -> None:
@@ -407,30 +413,29 @@ class Worker:
         self._job_thread = t
         t.start()
 
-    def do_run_shot(self, params) -> Dict[str, Any]:
+    def do_run_shot(self, params: protocol.RunShot) -> protocol.ShotRun:
         from plugin import job
         from plugin.shot import Shot
-        shot = Shot.load(_param(params, "shot_path", str))
+        shot = Shot.load(params.shot_path)
         preview_every = 0
 
         def on_progress(p: "job.Progress") -> None:
             nonlocal preview_every
-            payload = {"frame": p.frame, "done": p.done, "total": p.total, "fps": round(p.fps, 3),
-                       "eta_s": None if p.eta_s is None else round(p.eta_s, 1), "phase": p.phase}
             preview_every += 1
+            preview = None
             if p.preview is not None and (preview_every % 4 == 1 or p.done == p.total):
-                payload["preview_path"] = self._write_preview(p.preview)
-            self.notify(protocol.PROGRESS, **payload)
+                preview = self._write_preview(p.preview)
+            self.notify(protocol.Progress(frame=p.frame, done=p.done, total=p.total, fps=round(p.fps, 3),
+                                          phase=p.phase, eta_s=None if p.eta_s is None else round(p.eta_s, 1),
+                                          preview_path=preview))
             if p.paths:
-                self.notify(protocol.FRAME_DONE, frame=p.frame, paths=p.paths)
+                self.notify(protocol.FrameDone(frame=p.frame, paths=dict(p.paths)))
 
         net = self._network_for(shot)
-        result = job.run(shot, on_progress=on_progress, cancel=self._job_cancel,
-                         force=bool(params.get("force")), objects=params.get("objects"),
-                         frames=params.get("frames"), network=net)
-        out = result.to_json()
-        out["frames"] = [result.first, result.last]
-        return out
+        result = job.run(shot, on_progress=on_progress, cancel=self._job_cancel, force=params.force,
+                         objects=list(params.objects) if params.objects else None,
+                         frames=params.frames, network=net)
+        return protocol.ShotRun.from_json(result.to_json())
 
     def _network_for(self, shot):
         """The loaded network (plugin.job keeps the last one between runs)."""
@@ -454,15 +459,6 @@ class Worker:
             self.plate.close()
         import shutil
         shutil.rmtree(self.temp_dir, ignore_errors=True)
-
-
-def _param(params: Dict[str, Any], name: str, kind):
-    if name not in params or params[name] is None:
-        raise _RequestError(protocol.INVALID_PARAMS, f"missing parameter {name!r}")
-    try:
-        return kind(params[name])
-    except (TypeError, ValueError):
-        raise _RequestError(protocol.INVALID_PARAMS, f"parameter {name!r} must be {kind.__name__}") from None
 
 
 def _device_in_use() -> str:

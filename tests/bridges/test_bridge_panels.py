@@ -19,14 +19,17 @@ class FakeClient:
         FakeClient.made.append(self)
 
     def start(self):
-        return {"protocol_version": 1, "device": "cpu"}
+        return {"protocol": 1, "device": "cpu"}
 
     def call_async(self, method, params, callback):
         self.calls.append((method, dict(params)))
-        if method == "open_plate":
-            first, last = 1001, 1003
-            callback({"path": params["path"], "first": first, "last": last, "frames": [1001, 1002, 1003],
-                      "width": 96, "height": 64, "colourspace": params.get("colourspace")}, None)
+        if method == "open_plate":  # what the worker answers: plugin.protocol.PlateOpened
+            from plugin import protocol
+            callback(protocol.PlateOpened(
+                path=params["path"], first=1001, last=1003, frames=3, width=96, height=64, is_movie=False,
+                channels=("R", "G", "B"), pixel_type="half", display_window=(0, 0, 96, 64),
+                data_window=(0, 0, 96, 64), displays={"sRGB": ("ACES 1.0 - SDR Video",)},
+                colourspace=params.get("colourspace")).to_json(), None)
 
     def cancel(self):
         self.calls.append(("cancel", {}))

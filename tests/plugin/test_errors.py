@@ -12,7 +12,7 @@ from plugin import client, errors, protocol
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("matanyone_engine", "plugin", "ui", "nuke_bridge", "resolve_bridge")
 # Not user-facing: internal signals and protocol plumbing, each caught where it is raised.
-INTERNAL = {"ProtocolError", "_Cancelled", "_RequestError", "RequestError"}
+INTERNAL = {"ProtocolError", "ParamsError", "_Cancelled", "_RequestError"}
 
 
 def _exception_classes():

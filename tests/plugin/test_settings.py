@@ -78,7 +78,8 @@ def test_offline_in_the_settings_file_stops_the_workers_download(monkeypatch):
     w = Worker(out)
     try:
         w.handle_line(protocol.encode(protocol.request(1, "hello", {"protocol": protocol.PROTOCOL_VERSION})))
-        w._answer(2, lambda: w.do_weights_get({"name": "matanyone"}))
+        w.handle_line(protocol.encode(protocol.request(2, "weights_get", {"name": "matanyone"})))
+        w.pool.shutdown(wait=True)
     finally:
         w.close()
     answers = [protocol.decode(line) for line in out.getvalue().splitlines()]

@@ -1,5 +1,8 @@
 """A fake worker client with WorkerClient's methods, answering on its own thread like the real one.
 
+Every request, result and notification goes through its `plugin.protocol` dataclass, as the
+real client's do, so the fake cannot send a field the worker does not (or take one it refuses).
+
 Frames are raw 8-bit RGBA files whose red channel holds the frame number (so a test can tell
 which frame is shown); SAM masks are discs around the first positive click; a run sends one
 `progress` per frame with a preview PNG and honours `cancel()`.
@@ -12,6 +15,7 @@ import tempfile
 import threading
 import time
 
+from plugin import protocol
 from ui.qt import QtCore, QtGui
 
 
@@ -44,9 +48,12 @@ class FakeWorkerClient:
     # WorkerClient API
     def start(self):
         self.started = True
-        return {"protocol": 1, "device": "cpu (fake)", "version": "test"}
+        return protocol.HelloResult(protocol=protocol.PROTOCOL_VERSION, pid=os.getpid(), python="3",
+                                    package="test", device="cpu", temp_dir=self._dir).to_json()
 
     def call_async(self, method, params, callback):
+        if method in protocol.REQUESTS:  # what the real client checks before sending
+            protocol.REQUESTS[method].from_json(dict(params))
         self.calls.append((method, dict(params)))
         self._queue.put((method, dict(params), callback))
 
@@ -92,14 +99,18 @@ class FakeWorkerClient:
                 continue
             try:
                 result = getattr(self, "_m_" + method)(**params)
+                result = protocol.RESULTS[method].from_json(result).to_json()  # as the real client checks
             except Exception as err:  # noqa: BLE001
                 callback(None, err)
             else:
                 callback(result, None)
 
-    def _m_open_plate(self, path, colourspace=None, ocio_config=None):
+    def _m_open_plate(self, path, colourspace=None, ocio_config=None, frame_range=None):
+        w, h = self.width, self.height
         return {"path": path, "frames": len(self.frames), "first": self.frames[0], "last": self.frames[-1],
-                "width": self.width, "height": self.height, "colourspace": colourspace or "sRGB", "fps": 24.0}
+                "width": w, "height": h, "colourspace": colourspace or "sRGB", "fps": 24.0,
+                "is_movie": False, "channels": ["R", "G", "B"], "pixel_type": "half",
+                "display_window": [0, 0, w, h], "data_window": [0, 0, w, h], "displays": self.displays}
 
     def _m_read_frame(self, frame, display=None, view=None, exposure=0.0, gamma=1.0, downscale=1):
         w, h = self.width // downscale, self.height // downscale
@@ -109,7 +120,7 @@ class FakeWorkerClient:
             with open(path, "wb") as fh:
                 fh.write(bytes(image.constBits())[: w * h * 4])
             return {"path": path, "width": w, "height": h, "format": "rgba8", "frame": frame,
-                    "displays": self.displays}
+                    "applied": self._applied(display, view)}
         red = frame % 256
         data = bytearray()
         for y in range(h):
@@ -119,7 +130,13 @@ class FakeWorkerClient:
         with open(path, "wb") as fh:
             fh.write(bytes(data))
         return {"path": path, "width": w, "height": h, "format": "rgba8", "frame": frame,
-                "displays": self.displays}
+                "applied": self._applied(display, view)}
+
+    def _applied(self, display, view):
+        """As the worker's read_frame: the display and view the image went through."""
+        display = display or next(iter(self.displays), None)
+        views = self.displays.get(display) or [None]
+        return [display, view or views[0]] if display else None
 
     def _m_read_alpha(self, frame, paths, downscale=1):
         """As plugin.worker's read_alpha: raw 8-bit alpha per key, None where the frame has none."""
@@ -151,7 +168,7 @@ class FakeWorkerClient:
         return {"name": name, "path": f"/cache/{name}.pth"}
 
     def _m_sam_embed(self, frame, **_kw):
-        return {"handle": f"embed-{frame}"}
+        return {"handle": f"embed-{frame}", "width": self.width, "height": self.height, "model": "fake"}
 
     def _m_sam_mask(self, handle, points_pos, points_neg, box=None):
         if self.scene:
@@ -202,11 +219,15 @@ class FakeWorkerClient:
             self.written[frame] = preview
             elapsed = time.monotonic() - start
             if self.on_notification:
-                self.on_notification("progress", {"frame": frame, "done": i, "total": total,
-                                                  "fps": i / max(elapsed, 1e-6),
-                                                  "eta_s": (total - i) * elapsed / i, "preview_path": path})
-        callback({"status": "done", "outputs": self._outputs(params["shot_path"]),
-                  "frames": [self.frames[0], self.frames[-1]]}, None)
+                self.on_notification("progress", protocol.Progress(
+                    frame=frame, done=i, total=total, fps=i / max(elapsed, 1e-6),
+                    eta_s=(total - i) * elapsed / i, preview_path=path).to_json())
+        shot_path = params["shot_path"]
+        callback(protocol.ShotRun(
+            status="done", outputs=self._outputs(shot_path), first=self.frames[0], last=self.frames[-1],
+            frames_written=total, objects_run=tuple(self._outputs(shot_path)), objects_kept=(),
+            weights_id="stand-in:fake", shot_path=shot_path, record_path=shot_path + ".run.json",
+            log_path=shot_path + ".log", elapsed_s=time.monotonic() - start).to_json(), None)
 
     @staticmethod
     def _outputs(shot_path):

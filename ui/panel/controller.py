@@ -152,25 +152,19 @@ class PanelController:
         self.emit(Event.STATUS, f"Opening {os.path.basename(path)}…")
 
         def opened(result):
-            frames = result.get("frames")
-            if not isinstance(frames, list):  # the worker sends a count; numbers run first..last
-                frames = range(int(result["first"]), int(result["last"]) + 1)
-            frames = [int(f) for f in frames]
+            # protocol.PlateOpened: `frames` is the count; the numbers run first..last.
+            frames = list(range(int(result["first"]), int(result["last"]) + 1))
             lo = first if first is not None else frames[0]
             hi = last if last is not None else frames[-1]
             frames = [f for f in frames if lo <= f <= hi] or frames
-            displays = result.get("displays") or {}
-            if isinstance(displays, list):
-                displays = {d: [] for d in displays}
+            displays = result["displays"]  # the config's display/view menu, sent once here
             self.plate = PlateInfo(path=path, first=frames[0], last=frames[-1], frames=frames,
                                    width=int(result["width"]), height=int(result["height"]),
                                    colourspace=result.get("colourspace") or colourspace,
                                    ocio_config=ocio_config, frame_offset=frame_offset,
-                                   displays={str(k): list(v or []) for k, v in displays.items()},
+                                   displays={str(k): list(v) for k, v in displays.items()},
                                    fps=result.get("fps"), colourspace_guess=result.get("colourspace_guess"),
-                                   colourspaces=list(result.get("colourspaces") or []))
-            self.display = self.display or result.get("display")
-            self.view = self.view or result.get("view")
+                                   colourspaces=list(result["colourspaces"]))
             self.objects, self.selected_id, self._next_id = [], None, 1
             self.edits.reset()
             self.sam.reset()
@@ -285,10 +279,8 @@ class PanelController:
                     self.post(lambda e=err: (done(frame, view_key, None), self.error_from(e, f"frame {frame}")))
                     return
                 self.post(lambda: done(frame, view_key, image))
-            if result.get("displays") and self.plate is not None and not self.plate.displays:
-                self._set_displays(result["displays"])
             plate = self.plate
-            if plate is not None and "applied" in result and \
+            if plate is not None and \
                     (result["applied"], result["applied"] is None) != (plate.applied, plate.shown_as_file):
                 plate.applied, plate.shown_as_file = result["applied"], result["applied"] is None
                 self.emit(Event.DISPLAYS, plate.displays)
@@ -299,13 +291,6 @@ class PanelController:
             if "superseded" not in str(err):  # the worker dropped it for a newer frame: not an error
                 self.error_from(err, f"reading frame {frame}")
         self.call("read_frame", params, got, failed)
-
-    def _set_displays(self, displays) -> None:
-        """The OCIO config's displays and views, as the worker reports them with a frame."""
-        if isinstance(displays, list):
-            displays = {d: [] for d in displays}
-        self.plate.displays = {str(k): list(v or []) for k, v in displays.items()}
-        self.emit(Event.DISPLAYS, self.plate.displays)
 
     def _frame_ready(self, frame: int, image) -> None:
         self.emit(Event.FRAME, {"frame": frame, "image": image})
