@@ -314,9 +314,9 @@ def main(argv=None) -> int:
                    help="for sets without masks: first GT alpha >= 0.5 as the mask (ours, not the papers')")
     args = p.parse_args(argv)
     try:
-        run_bench(args.dataset, weights=args.weights, models=args.model or MODELS[:1], protocol=args.protocol, benchmark=args.benchmark,
-                  work=args.work, device=args.device, precision=args.precision, max_clips=args.clips,
-                  mask_from_gt=args.mask_from_gt)
+        run_bench(args.dataset, weights=args.weights, models=args.model or MODELS[:1], protocol=args.protocol,
+                  benchmark=args.benchmark, work=args.work, device=args.device, precision=args.precision,
+                  max_clips=args.clips, mask_from_gt=args.mask_from_gt)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -470,8 +470,8 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
             def entries(status: str) -> Dict[str, dict]:
                 return {o.name: {"fingerprint": ofps[o.name], "global": gfp, "complete": status == "done",
                                  "status": status, "output": output_pattern(shot, o).display,
-                                 "first": shot.plate.first, "last": shot.plate.last, "model": shot.engine.model, "weights": weights_id,
-                                 "device": device, "plate_fingerprint": plate_fp,
+                                 "first": shot.plate.first, "last": shot.plate.last, "model": shot.engine.model,
+                                 "weights": weights_id, "device": device, "plate_fingerprint": plate_fp,
                                  "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
                         for o in to_run}
 

@@ -36,7 +36,8 @@ def add_engine_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("engine (override the shot file)")
     g.add_argument("--weights", help="auto (the real checkpoint; default), stand-in[:SALT] or a checkpoint path")
     g.add_argument("--model", choices=MODELS,
-                   help="the checkpoint auto weights mean: matanyone (default) or matanyone2 (same network, newer training)")
+                   help="the checkpoint auto weights mean: matanyone (default) or matanyone2 "
+                        "(same network, newer training)")
     g.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps")
     g.add_argument("--precision", choices=PRECISIONS,
                    help="fp32 (default, exact); official-mixed (the official drivers' autocast); fp16 | bf16")

@@ -33,7 +33,8 @@ def register(subparsers) -> None:
     for name in ("get", "fetch"):
         g = sub.add_parser(name, help="download a checkpoint into the cache and verify it"
                            + (" (alias of get)" if name == "fetch" else ""))
-        g.add_argument("name", metavar="NAME", help="matanyone | matanyone2 | sam2.1-tiny | sam2.1-small | sam2.1-base_plus | sam2.1-large")
+        g.add_argument("name", metavar="NAME",
+                       help="matanyone | matanyone2 | sam2.1-tiny | sam2.1-small | sam2.1-base_plus | sam2.1-large")
         g.add_argument("--accept-licence", "--accept-license", dest="accept_licence", action="store_true",
                        help="accept the checkpoint's licence without asking (for scripts)")
         g.set_defaults(func=_get)

@@ -90,7 +90,8 @@ def test_auto_resolves_the_chosen_models_checkpoint(tmp_path, monkeypatch):
     # the cache also holds it
     weights.cache_dir().mkdir(parents=True)
     (weights.cache_dir() / "matanyone2.pth").write_bytes(b"c")
-    assert weights.resolve("auto", weights_dir=studio, model="matanyone2") == str(weights.cache_dir() / "matanyone2.pth")
+    cached = weights.cache_dir() / "matanyone2.pth"
+    assert weights.resolve("auto", weights_dir=studio, model="matanyone2") == str(cached)
 
 
 def test_a_direct_studio_file_stands_for_the_model_its_name_says(tmp_path):
