@@ -106,11 +106,13 @@ def _main(argv) -> int:
     except BrokenPipeError:
         raise
     except Exception as err:  # noqa: BLE001 - the one place errors become one line
+        from plugin.protocol import one_line
         if is_user_error(err):
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {one_line(err)}", file=sys.stderr)
             return EXIT_USER
         log = _internal_error_log()
-        print(f"internal error: {type(err).__name__}: {err} (traceback saved to {log})", file=sys.stderr)
+        print(f"internal error: {type(err).__name__}: {one_line(err)} (traceback saved to {log})",
+              file=sys.stderr)
         return EXIT_INTERNAL
 
 

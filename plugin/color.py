@@ -83,7 +83,7 @@ def _load_config(path: str, mtime: float, origin: str):
         cfg = ocio.Config.CreateFromFile(path)
         cfg.validate()
     except Exception as err:  # noqa: BLE001 - OCIO raises its own Exception type
-        reason = " ".join(str(err).split())[:200]
+        reason = " ".join(str(err).split())[:160]
         raise ColorError(f"OCIO config {path} (from {where}) cannot be loaded ({reason}); fix it "
                          f"or unset it to use OCIO's built-in studio config") from None
     return cfg

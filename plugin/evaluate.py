@@ -411,8 +411,8 @@ def _result(scorer: M.SequenceScorer, width: int, height: int, mode_source: str)
                         dtssd_after_first=scorer.dtssd_after_first(), mode=scorer.mode, core=scorer.core,
                         quantized=scorer.quantize, width=width, height=height, mode_source=mode_source)
     if not scorer.core and "grad" in scorer.metrics:
-        result.notes.append(f"Grad{' and Conn' if scorer.mode == 'lr' else ''} are sums over "
-                            f"{width}x{height} pixels: compare only at the same resolution")
+        summed = "Grad and Conn are sums" if scorer.mode == "lr" else "Grad is a sum"
+        result.notes.append(f"{summed} over {width}x{height} pixels: compare only at the same resolution")
     return result
 
 

@@ -113,7 +113,7 @@ def compact_ranges(frames: List[int]) -> str:
 def sequences_in(directory: str, extensions) -> List[FramePattern]:
     """The image sequences in a folder (file names with a frame number and one of
     `extensions`), one pattern each, sorted by name. Hidden files are skipped."""
-    found: Dict[Tuple[str, str, int], int] = {}
+    found: Dict[Tuple[str, str, int], bool] = {}    # pattern -> has a name with a leading zero
     try:
         names = sorted(os.listdir(directory))
     except OSError:
@@ -128,6 +128,14 @@ def sequences_in(directory: str, extensions) -> List[FramePattern]:
             pat = parse(os.path.join(directory, name))
         except ValueError:
             continue
+        digits = name[len(pat.prefix):len(name) - len(pat.suffix)].lstrip("-")
         key = (pat.prefix, pat.suffix, pat.padding)
-        found[key] = found.get(key, 0) + 1
-    return [FramePattern(directory, p, s, n) for (p, s, n) in sorted(found)]
+        # A longer number with no leading zero is the same sequence past a digit boundary
+        # (`p.997.exr` ... `p.1002.exr`): padding is a minimum width, as `frame_of` reads it.
+        found[key] = found.get(key, False) or digits.startswith("0")
+    merged = set(found)
+    for (p, s, n) in sorted(found):
+        shorter = [m for (p2, s2, m) in merged if (p2, s2) == (p, s) and m < n]
+        if shorter and not found[(p, s, n)]:
+            merged.discard((p, s, n))
+    return [FramePattern(directory, p, s, n) for (p, s, n) in sorted(merged)]

@@ -29,6 +29,8 @@ def _oiio():
 def _open_mask(path: str):
     """An open OIIO ImageInput of a mask file, or a one-line MaskError naming it."""
     oiio = _oiio()
+    if os.path.isdir(path):
+        raise MaskError(f"{path}: a folder, not a mask file; give the mask image (PNG or EXR) itself")
     if not os.path.isfile(path):
         raise MaskError(f"{path}: mask file not found")
     inp = oiio.ImageInput.open(path)

@@ -99,7 +99,11 @@ class MoviePlate(Plate):
             raise PlateError(f"{path}: not a readable movie ({_av_reason(err)}); "
                              f"convert it to ProRes or an image sequence") from None
         if not self._container.streams.video:
+            has_audio = any(s.type == "audio" for s in self._container.streams)
             self._container.close()
+            if not has_audio:   # nothing, or a data stream: the index (MP4's moov) is cut short
+                raise PlateError(f"{path}: no picture stream can be found, as in a file cut short (an "
+                                 f"unfinished copy or export); copy or export it again")
             raise PlateError(f"{path}: the movie has no video stream; give a movie with picture")
         self._stream = stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -192,8 +196,14 @@ class MoviePlate(Plate):
                 pts = self._pts[target]
             else:
                 pts = self._start_pts + int(round(target / self._rate / self._tb))
-            self._container.seek(max(pts, self._start_pts), stream=self._stream, backward=True,
-                                 any_frame=False)
+            try:
+                self._container.seek(max(pts, self._start_pts), stream=self._stream, backward=True,
+                                     any_frame=False)
+            except self._av.error.FFmpegError as err:
+                self._decoder = None
+                raise PlateError(f"{self.path}: frame {frame_number} cannot be reached ({_av_reason(err)}); "
+                                 f"the movie may be cut short (an unfinished copy or export): "
+                                 f"copy or export it again") from None
             self._decoder = self._container.decode(self._stream)
             self._next_index = None
         try:

@@ -80,6 +80,8 @@ def open(path_or_pattern, frame_range: Optional[Tuple[int, int]] = None) -> Plat
         given = _only_sequence_in(given)
     ext = os.path.splitext(given)[1].lower()
     reader = _READERS.get(ext)
+    if reader is None and not ext and not os.path.exists(given):
+        raise PlateError(f"{given}: no such file or folder; check the path")
     if reader is None:
         known = ", ".join(sorted(_READERS))
         raise PlateError(f"{given}: unknown plate format '{ext or '(no extension)'}'; "

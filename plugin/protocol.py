@@ -98,10 +98,18 @@ def result(msg_id: Any, value: Any) -> Dict[str, Any]:
     return {"jsonrpc": "2.0", "id": msg_id, "result": value}
 
 
+def one_line(message: Any, limit: int = 2000) -> str:
+    """`message` on one line of at most `limit` characters, each word longer than any real path
+    (a 30 MB one) cut in its middle, so that an error names the thing without echoing all of it."""
+    words = [w if len(w) <= 500 else f"{w[:300]}...{w[-150:]}" for w in str(message).split()]
+    text = " ".join(words)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def error(msg_id: Any, code: int, message: str, kind: Optional[str] = None,
           log: Optional[str] = None) -> Dict[str, Any]:
     """An error response; `message` is collapsed to one line."""
-    err = {"code": int(code), "message": " ".join(str(message).split())}
+    err = {"code": int(code), "message": one_line(message)}
     data = {}
     if kind:
         data["kind"] = kind

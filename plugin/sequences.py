@@ -147,7 +147,7 @@ class ImageSequencePlate(Plate):
         path = self._files[frame]
         inp = self._oiio.ImageInput.open(path)
         if inp is None:
-            raise PlateError(f"{path}: frame {frame} cannot be read ({_oiio_error(self._oiio, path)}); "
+            raise PlateError(f"{path}: frame {frame} cannot be read ({_open_error(self._oiio, path)}); "
                              f"re-render or replace this frame")
         try:
             return inp.spec()
@@ -160,7 +160,7 @@ class ImageSequencePlate(Plate):
         path = self._files[frame]
         inp = oiio.ImageInput.open(path)
         if inp is None:
-            raise PlateError(f"{path}: frame {frame} cannot be read ({_oiio_error(oiio, path)}); "
+            raise PlateError(f"{path}: frame {frame} cannot be read ({_open_error(oiio, path)}); "
                              f"re-render or replace this frame")
         try:
             spec = inp.spec()
@@ -311,6 +311,15 @@ def _place_in_display(pixels: np.ndarray, spec) -> np.ndarray:
     return out
 
 
+def _open_error(oiio, path: str) -> str:
+    """Why a frame file does not open; a dangling link says where it points (OIIO says 'Could
+    not open ""')."""
+    if os.path.islink(path) and not os.path.exists(path):
+        oiio.geterror()     # taken, so that OIIO does not print it at exit
+        return f"it is a link to {os.readlink(path)}, which does not exist"
+    return _oiio_error(oiio, path)
+
+
 def _oiio_error(obj, path: str = "") -> str:
     """OIIO's error text, shortened: without the file path it repeats, each line once."""
     try:
@@ -365,6 +374,9 @@ def _checked_sequence(pattern, files, given) -> ImageSequencePlate:
         try:
             size = os.path.getsize(path)
         except OSError:
+            if os.path.islink(path):
+                raise PlateError(f"{path}: a link to {os.readlink(path)}, which does not exist; "
+                                 f"fix the link or copy the frame") from None
             raise PlateError(f"{path}: cannot be read; check permissions") from None
         if size == 0:
             raise PlateError(f"{path}: the file is empty (0 bytes); re-render or copy it again")

@@ -107,11 +107,16 @@ class Shot:
         """Read and validate a shot file; relative paths resolve from its folder."""
         path = Path(path).expanduser()
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")   # a byte-order mark (Windows editors) is fine
         except FileNotFoundError:
             raise ShotFileError(f"{path}: shot file not found") from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise ShotFileError(f"{path}: cannot read the shot file ({err})") from None
+        except IsADirectoryError:
+            raise ShotFileError(f"{path}: a folder, not a shot file; give the .json file itself") from None
+        except UnicodeDecodeError as err:
+            raise ShotFileError(f"{path}: not a text file in UTF-8 (byte {err.start}); save it as UTF-8 "
+                                f"JSON") from None
+        except OSError as err:
+            raise ShotFileError(f"{path}: cannot read the shot file ({err.strerror or err})") from None
         try:
             data = json.loads(text)
         except ValueError as err:
@@ -128,8 +133,13 @@ class Shot:
         if not isinstance(data, dict):
             v.fail("", "must be a JSON object")
         version = data.get("version")
-        if version != SHOT_VERSION:
-            v.fail("version", f"is {version!r}; this version of the plugin reads version {SHOT_VERSION}")
+        if "version" not in data:
+            v.fail("version", f"is missing; add \"version\": {SHOT_VERSION} (the shot file format)")
+        if isinstance(version, str) and version.strip() == str(SHOT_VERSION):
+            v.fail("version", f"is the text {version!r}; write the number {SHOT_VERSION}, without quotes")
+        if version != SHOT_VERSION or isinstance(version, bool):
+            v.fail("version", f"is {_short(version)}, a format this plugin does not read; it reads "
+                   f"version {SHOT_VERSION} (a newer plugin may read this file)")
         v.keys(data, "", {"version", "plate", "network_input", "objects", "mask_cleanup",
                           "engine", "output", "direction"}, required={"plate", "objects", "output"})
         p = v.obj(data, "plate")

@@ -131,10 +131,17 @@ def build_shot(args):
     first = last = None
     if args.frames:
         first, last = parse_frame_range(args.frames)
+        where = f"--frames {args.frames}"
     else:
         from plugin import plates
         with plates.open(args.plate) as plate:
             first, last = plate.first, plate.last
+        where = f"the plate's frames {first}-{last}"
+    for o in objects:
+        outside = [f for f in o["keyframes"] if not first <= f <= last]
+        if outside:
+            raise ShotFileError(f"--mask {outside[0]}=...: frame {outside[0]} of object {o['name']!r} is "
+                                f"outside {where}; give a keyframe inside them, or widen --frames")
     out = args.out
     if len(objects) > 1 and "{object}" not in out:
         raise ShotFileError(f"--out {out!r} needs '{{object}}' since there are {len(objects)} objects")
