@@ -38,3 +38,7 @@ class InputError(EngineError):
 
 class StateError(EngineError):
     """A saved session state that does not fit this session."""
+
+
+class Cancelled(Exception):
+    """A step stopped by its `cancel` callable; the session is as it was before the step."""

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from .device import autocast, check_precision
-from .errors import InputError, StateError
+from .errors import Cancelled, InputError, StateError
 from .features import FrameFeatures
 from .memory import MemoryFrame, ObjectState, PixelMemory
 from .network import ImageFeatures, MatAnyoneNet
@@ -100,13 +100,19 @@ class Session:
             self._objects.pending[obj_id] = PendingMask(t, bool(permanent))
 
     @torch.inference_mode()
-    def step(self, image) -> dict:
+    def step(self, image, *, cancel: Callable[[], bool] | None = None) -> dict:
         """Matte the next frame.
 
         Args:
             image: HxWx3 float32 RGB in [0,1] (network-input colour); uint8 is divided by 255.
+            cancel: returns True to stop; asked before each warm-up refinement of a joining
+                object (a first frame can take minutes), so a stop comes within one refinement.
         Returns:
             {object_id: HxW float32 alpha in [0,1]} for every joined object.
+        Raises:
+            Cancelled: `cancel` returned True during a warm-up. The joining object has not joined
+                and its mask still waits, but objects stepped before it have advanced: to resume
+                exactly, restore a `state_dict()` taken before the step.
         """
         padded = self._image_tensor(image)
         pending = {i: self._pad_mask(i, p.mask) for i, p in self._objects.pending.items()}
@@ -117,7 +123,11 @@ class Session:
                     given = self._objects.pending.pop(obj_id, None)
                     feats = self._features.get(padded)
                     if obj_id not in self._states:
-                        alpha = self._join(obj_id, feats, pending[obj_id])
+                        try:
+                            alpha = self._join(obj_id, feats, pending[obj_id], cancel)
+                        except Cancelled:
+                            self._objects.pending[obj_id] = given
+                            raise
                     elif given is not None:
                         alpha = self._correct(self._states[obj_id], feats, pending[obj_id], given.permanent)
                     else:
@@ -248,7 +258,7 @@ class Session:
         if self._trace is not None:
             self._trace(name, value)
 
-    def _join(self, obj_id, feats: ImageFeatures, mask: torch.Tensor) -> torch.Tensor:
+    def _join(self, obj_id, feats: ImageFeatures, mask: torch.Tensor, cancel=None) -> torch.Tensor:
         """The official first frame: a mask step, then warmup + 1 refinements of the same frame."""
         s = self.settings
         state = ObjectState(memory=PixelMemory(s.max_mem_frames, s.max_permanent_frames))
@@ -261,6 +271,8 @@ class Session:
         self._memorise(state, feats, mask, permanent=True)
         alpha = mask
         for _ in range(s.warmup + 1):
+            if cancel is not None and cancel():
+                raise Cancelled(f"object {obj_id}: warm-up cancelled")
             state.curr_ti = 0
             state.last_mem_ti = 0
             pixel = self.network.pixel_fuse(feats.pix_feat, state.last_value, state.sensory, state.last_mask)

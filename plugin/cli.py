@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 import traceback
 
 from plugin.errors import is_user_error
@@ -80,13 +82,35 @@ def _detach_stdout() -> None:
         pass
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a farm's cancel, `kill`): handled as Ctrl-C, exits EXIT_TERMINATED."""
+
+
+def _terminate_as_interrupt():
+    """Until a run installs its own handler (which saves its state first), SIGTERM ends a
+    command as Ctrl-C does: one line, no traceback. Returns the handler it replaced."""
+    def interrupt(signum, frame):
+        raise Terminated
+
+    if threading.current_thread() is threading.main_thread():
+        return signal.signal(signal.SIGTERM, interrupt)
+    return None
+
+
 def main(argv=None) -> int:
     _quiet_openmp_threads()
+    previous = None
     try:
         try:
+            previous = _terminate_as_interrupt()
             return _main(argv)
+        except KeyboardInterrupt as err:  # also while the commands import
+            print("cancelled: whole frames written so far are kept; run again to resume.", file=sys.stderr)
+            return EXIT_TERMINATED if isinstance(err, Terminated) else EXIT_CANCELLED
         finally:
             sys.stdout.flush()      # here, not at exit, where a closed pipe can no longer be caught
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     except BrokenPipeError:
         _detach_stdout()
         return EXIT_PIPE_CLOSED
@@ -100,9 +124,6 @@ def _main(argv) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args) or EXIT_OK)
-    except KeyboardInterrupt:
-        print("cancelled: whole frames written so far are kept; run again to resume.", file=sys.stderr)
-        return EXIT_CANCELLED
     except BrokenPipeError:
         raise
     except Exception as err:  # noqa: BLE001 - the one place errors become one line

@@ -337,18 +337,79 @@ def _check_writable(out_dir: str) -> None:
                           "choose another output path")
 
 
-def _check_not_source(shot: Shot, plate, objects: Sequence[ShotObject]) -> None:
-    sources = {os.path.realpath(p) for p in plate.source_paths()}
-    for o in objects:
+class _FileIds:
+    """Every spelling of a set of files: absolute, resolved and case-folded paths, and inodes
+    (hard links, symlinks, `..`, a case-insensitive disk's other case)."""
+
+    def __init__(self, paths):
+        self.names: Dict[str, str] = {}
+        self.inodes: Dict[Tuple[int, int], str] = {}
+        for p in paths:
+            p = str(p)
+            for key in _spellings(p):
+                self.names.setdefault(key, p)
+            ino = _inode(p)
+            if ino is not None:
+                self.inodes.setdefault(ino, p)
+
+    def find(self, path: str) -> Optional[str]:
+        """The input file `path` would land on, or None."""
+        for key in _spellings(path):
+            if key in self.names:
+                return self.names[key]
+        ino = _inode(path)
+        return self.inodes.get(ino) if ino is not None else None
+
+
+def _spellings(path: str) -> set:
+    a = os.path.abspath(path)
+    r = os.path.realpath(a)
+    return {os.path.normcase(a), os.path.normcase(r)}
+
+
+def _inode(path: str) -> Optional[Tuple[int, int]]:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _input_files(shot: Shot, plate) -> List[Tuple[str, str]]:
+    """(path, what) of every file the run reads: plate frames, every object's masks, the shot file."""
+    files = [(p, "plate frame") for p in plate.source_paths()]
+    if framepattern.has_token(shot.plate.path):
+        files += [(p, "plate frame") for p in framepattern.parse(shot.plate.path).scan().values()]
+    for o in shot.objects:
+        files += [(p, f"keyframe mask of object {o.name!r} at frame {f}") for f, p in o.keyframes.items()]
+    if shot.source:
+        files.append((shot.source, "shot file"))
+    return files
+
+
+def _check_not_inputs(full_shot: Shot, shot: Shot, plate, paths: "JobPaths") -> None:
+    """Refuse, before anything is written, any file of the run that would land on an input
+    (of any object, however the output is spelt)."""
+    inputs = _input_files(full_shot, plate)
+    what = {}
+    for p, w in inputs:
+        what.setdefault(p, w)
+    ids = _FileIds(p for p, _ in inputs)
+    targets = []
+    for o in shot.objects:
         pat = output_pattern(shot, o)
-        for f in (shot.plate.first, shot.plate.last):
-            if os.path.realpath(pat.path(f)) in sources:
-                raise OutputError(f"output {shot.output.pattern_for(o)} would overwrite the plate "
-                                  f"frame {f}; choose another output path")
-        for f, mp in o.keyframes.items():
-            for g in (shot.plate.first, shot.plate.last, f):
-                if os.path.realpath(pat.path(g)) == os.path.realpath(mp):
-                    raise OutputError(f"output {shot.output.pattern_for(o)} would overwrite the mask {mp}")
+        targets += [(pat.path(f), f"output {shot.output.pattern_for(o)}")
+                    for f in range(shot.plate.first, shot.plate.last + 1)]
+    targets += [(paths.record, "run record"), (paths.log, "job log")]
+    same_shot = full_shot.source and _FileIds([full_shot.source]).find(paths.shot)
+    if not same_shot:
+        targets.append((paths.shot, "shot copy"))
+    for target, label in targets:
+        hit = ids.find(target)
+        if hit is not None:
+            same = "" if os.path.abspath(hit) == os.path.abspath(target) else f" (as {hit})"
+            raise OutputError(f"{label} would overwrite {target}, the {what[hit]}{same}; "
+                              f"choose another output path")
 
 
 def _validate_masks(shot: Shot, objects: Sequence[ShotObject], width: int, height: int) -> None:
@@ -425,7 +486,7 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
                                 f"but the plate has {plate.first}-{plate.last}")
         if not shot.plate.colourspace:
             shot = replace(shot, plate=replace(shot.plate, colourspace=plate.colourspace_guess))
-        _check_not_source(shot, plate, shot.objects)
+        _check_not_inputs(full_shot, shot, plate, paths)
         _validate_masks(shot, shot.objects, plate.width, plate.height)
         _check_colour(shot)
         net = network if network is not None else _load_network(shot)
@@ -449,7 +510,7 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
         logger = _JobLog(paths.log)
         try:
             shot_copy = paths.shot
-            if not (full_shot.source and os.path.realpath(full_shot.source) == os.path.realpath(shot_copy)):
+            if not (full_shot.source and _FileIds([full_shot.source]).find(shot_copy)):
                 if not full_shot.plate.colourspace:  # record the guess, so a re-run sees the same colour
                     full_shot = replace(full_shot, plate=replace(full_shot.plate, colourspace=shot.plate.colourspace))
                 full_shot.save(shot_copy)
@@ -664,12 +725,12 @@ class _Runner:
                 return None
         return ck
 
-    def _save_checkpoint(self, pass_index: int, pos: int, session, writer_q) -> None:
+    def _save_checkpoint(self, pass_index: int, pos: int, session_state, writer_q) -> None:
         import torch
         writer_q.join()  # every frame up to `pos` is on disk
         self._raise_writer_error()
         state = {"key": json.dumps(self.key, sort_keys=True), "pass": pass_index, "pos": pos,
-                 "session": session.state_dict() if session is not None else None}
+                 "session": session_state}
         os.makedirs(self.paths.state_dir, exist_ok=True)
         tmp = self.checkpoint + f".{os.getpid()}.tmp"
         torch.save(state, tmp)
@@ -730,6 +791,7 @@ class _Runner:
 
     def _run_pass(self, index: int, start_pos: int, state) -> str:
         from matanyone_engine import Session
+        from matanyone_engine.errors import Cancelled
         p = self.passes[index]
         session = Session(self.net, engine_settings(self.shot))
         if state is not None:
@@ -745,6 +807,7 @@ class _Runner:
                                   name="matanyone-writer")
         writer.start()
         pos = start_pos
+        rollback = None  # the state before a step cancelled half-way
         self._t_steps = time.monotonic()
         self._steps = 0
         status = "done"
@@ -759,9 +822,16 @@ class _Runner:
                 if frame in p.stepped:
                     got, image, masks = reader.next()
                     assert got == frame, (got, frame)
+                    # A joining object's warm-up can be cancelled half-way: keep the state before it.
+                    joining = any(i not in session.object_ids for i in masks)
+                    before = session.state_dict() if joining else None
                     if masks:
                         session.add_mask(masks)
-                    out = session.step(image)
+                    try:
+                        out = session.step(image, cancel=self.cancelled)
+                    except Cancelled:
+                        status, pos, rollback = "cancelled", pos - 1, before
+                        break
                     alphas = {}
                     for o in self.objects:
                         a = out.get(o.id)
@@ -778,11 +848,11 @@ class _Runner:
                 due = (self.every_frames is not None and self._since_save >= self.every_frames) or \
                     (time.monotonic() - self._last_save >= CHECKPOINT_SECONDS)
                 if due and pos < len(p.schedule) - 1:
-                    self._save_checkpoint(index, pos, session, write_q)
+                    self._save_checkpoint(index, pos, session.state_dict(), write_q)
             if status == "done" and index + 1 < len(self.passes):
                 self._save_checkpoint(index + 1, -1, None, write_q)
             elif status == "cancelled" and pos > start_pos:
-                self._save_checkpoint(index, pos, session, write_q)
+                self._save_checkpoint(index, pos, rollback if rollback is not None else session.state_dict(), write_q)
         finally:
             stop.set()
             reader.close()

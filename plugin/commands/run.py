@@ -234,27 +234,37 @@ def _clock(seconds: float) -> str:
 
 
 def run_with_console(shot, *, force=False, objects=None, frames=None, quiet=False, label=""):
-    """Run a shot with a console progress bar; Ctrl-C cancels at the next frame (twice: at once)."""
+    """Run a shot with a console progress bar. Ctrl-C or SIGTERM (a farm's cancel) stops at
+    the next frame or warm-up refinement, with the state saved for a resume; twice: at once."""
     from plugin import job
     cancel = threading.Event()
     progress = ConsoleProgress(quiet=quiet, label=label)
-    previous = None
+    previous = {}
+    signals = []
 
-    def on_sigint(signum, frame):
+    def on_signal(signum, frame):
+        from plugin.cli import Terminated
         if cancel.is_set():
-            raise KeyboardInterrupt
+            raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        signals.append(signum)
         cancel.set()
-        sys.stderr.write("\ncancelling after this frame (Ctrl-C again to stop at once)...\n")
+        if sys.stderr.isatty():  # a person waits for it; a farm log gets only the final line
+            sys.stderr.write("\ncancelling: stopping at the next step (Ctrl-C again to stop at once)...\n")
 
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, on_sigint)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_signal)
     try:
-        return job.run(shot, on_progress=progress, cancel=cancel, force=force, objects=objects or None,
-                       frames=frames)
+        result = job.run(shot, on_progress=progress, cancel=cancel, force=force, objects=objects or None,
+                         frames=frames)
+        if result.status == "cancelled" and signal.SIGTERM in signals:
+            from plugin.cli import Terminated
+            raise Terminated  # the one cancel line, and the exit code of SIGTERM
+        return result
     finally:
         progress.finish()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def main(args) -> int:

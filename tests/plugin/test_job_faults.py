@@ -1,0 +1,176 @@
+"""plugin.job against hostile inputs and faults (issue 21): outputs never land on an input,
+Ctrl-C/SIGTERM/cancel stop promptly, non-finite alphas stop the run, per-frame windows,
+one lock per shot, disk full, and a cancelled --force re-run that says it is mixed."""
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plugin import cli
+from tests.plugin.pipeline_media import WEIGHTS, object_mask, write_mask, write_plate
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _issue_repro(tmp_path, n=4):
+    """The issue's files: plate p/plate.####.exr (frames 1..n), hero's mask m.png at 1, hair's mask
+    o/m_hero.0002.exr at 2 (inside hero's output pattern o/m_{object}.####.exr)."""
+    write_plate(tmp_path / "p", n, first=1)
+    (tmp_path / "o").mkdir()
+    write_mask(tmp_path / "m.png", object_mask(0, 0))
+    write_mask(tmp_path / "o" / "m_hero.0002.exr", object_mask(1, 1), dtype="half")
+    return tmp_path / "o" / "m_hero.0002.exr"
+
+
+@pytest.mark.parametrize("out, mask2", [
+    ("o/m_{object}.####.exr", "o/m_hero.0002.exr"),         # the issue's command
+    ("o/../o/m_{object}.####.exr", "./o/m_hero.0002.exr"),  # `..` and `.` spellings
+    ("link/m_{object}.%04d.exr", "o/m_hero.0002.exr"),      # through a symlinked folder, %04d
+    ("o/m_{object}.#.exr", "o/m_hero.2.exr"),               # another padding: the same file name
+])
+def test_an_output_never_lands_on_another_objects_mask(tmp_path, monkeypatch, capsys, out, mask2):
+    mask = _issue_repro(tmp_path)
+    if mask2.endswith("m_hero.2.exr"):
+        os.rename(mask, tmp_path / "o" / "m_hero.2.exr")
+        mask = tmp_path / "o" / "m_hero.2.exr"
+    os.symlink(tmp_path / "o", tmp_path / "link")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MATANYONE_PLUGIN_OFFLINE", "1")
+    before = _sha(mask)
+    code = cli.main(["run", "--quiet", "--plate", "p/plate.####.exr", "--object", "hero", "--mask", "1=m.png",
+                     "--object", "hair", "--mask", f"2={mask2}", "--out", out, "--weights", WEIGHTS,
+                     "--device", "cpu", "--warmup", "0", "--dilate", "0", "--erode", "0"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1, err
+    assert len(err.splitlines()) == 1 and "keyframe mask of object 'hair' at frame 2" in err, err
+    assert _sha(mask) == before
+    assert sorted(os.listdir(tmp_path / "o")) == [mask.name]  # nothing written before the refusal
+
+
+def test_an_output_never_lands_on_its_own_mask_at_a_middle_frame(tmp_path, monkeypatch, capsys):
+    """The issue's second form: one object, `--mask 1=o/m.0003.exr`, output o/m.####.exr."""
+    write_plate(tmp_path / "p", 5, first=1)
+    (tmp_path / "o").mkdir()
+    write_mask(tmp_path / "o" / "m.0003.exr", object_mask(0, 2), dtype="half")
+    before = _sha(tmp_path / "o" / "m.0003.exr")
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["run", "--quiet", "--plate", "p/plate.####.exr", "--mask", "1=o/m.0003.exr",
+                     "--out", "o/m.####.exr", "--weights", WEIGHTS, "--device", "cpu", "--warmup", "0"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "keyframe mask of object 'matte' at frame 1" in err, err
+    assert _sha(tmp_path / "o" / "m.0003.exr") == before
+
+
+def test_an_output_never_lands_on_a_plate_frame_or_the_shot_file(tmp_path, monkeypatch, capsys):
+    write_plate(tmp_path / "p", 3, first=1)
+    write_mask(tmp_path / "m.png", object_mask(0, 0))
+    monkeypatch.chdir(tmp_path)
+    before = _sha(tmp_path / "p" / "plate.0002.exr")
+    code = cli.main(["run", "--quiet", "--plate", "p/plate.####.exr", "--mask", "1=m.png",
+                     "--out", "p/../p/plate.####.exr", "--weights", WEIGHTS, "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "plate frame" in err, err
+    assert _sha(tmp_path / "p" / "plate.0002.exr") == before
+    # A shot file named like an output frame.
+    import json
+    shot = {"version": 1, "plate": {"path": "../p/plate.####.exr", "first": 1, "last": 3,
+                                    "colourspace": "ACEScg"},
+            "objects": [{"id": 1, "name": "hero", "keyframes": {"1": "../m.png"}}],
+            "engine": {"weights": WEIGHTS, "device": "cpu"}, "output": {"path": "x.####.exr"}}
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "x.0002.exr").write_text(json.dumps(shot))
+    before = _sha(tmp_path / "o" / "x.0002.exr")
+    code = cli.main(["run", "--quiet", "o/x.0002.exr"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and "the shot file" in err, err
+    assert _sha(tmp_path / "o" / "x.0002.exr") == before
+
+
+# --------------------------------------------------------------------------- B: stop when asked
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_and_sigterm_stop_the_warm_up_within_a_step(tmp_path, sig):
+    """`--warmup 100000` never ends a first frame by itself: the signal must stop it."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    write_plate(tmp_path / "p", 3, first=1)
+    write_mask(tmp_path / "m.png", object_mask(0, 0))
+    env = dict(os.environ, PYTHONPATH=str(REPO), MATANYONE_PLUGIN_OFFLINE="1")
+    cmd = [sys.executable, "-m", "plugin", "run", "--quiet", "--plate", "p/plate.####.exr", "--mask", "1=m.png",
+           "--out", "o/m.####.exr", "--weights", WEIGHTS, "--device", "cpu", "--warmup", "100000"]
+    proc = subprocess.Popen(cmd, cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = tmp_path / "o" / "m.log"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and "direction" in log.read_text()) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(1.0)  # well inside the warm-up of frame 1
+    sent = time.monotonic()
+    proc.send_signal(getattr(signal, sig))
+    out, err = proc.communicate(timeout=60)
+    took = time.monotonic() - sent
+    err = err.decode()
+    assert proc.returncode == (130 if sig == "SIGINT" else 143), err
+    assert took < 10, took
+    assert len(err.strip().splitlines()) == 1 and "cancelled" in err and "Traceback" not in err, err
+    assert "cancelled" in log.read_text().splitlines()[-1]
+    record = json.loads((tmp_path / "o" / "m.run.json").read_text())
+    assert record["objects"]["matte"]["status"] == "cancelled"
+    assert not [n for n in os.listdir(tmp_path / "o") if n.endswith(".tmp") or ".tmp-" in n]
+
+
+@pytest.mark.parametrize("module", ["plugin.errors", "plugin.commands.demo"])
+def test_ctrl_c_while_python_starts_prints_no_traceback(tmp_path, module):
+    """Ctrl-C that lands while the command imports (`python -m plugin` importing plugin.cli, or
+    the command modules): made deterministic by an import hook that raises it there."""
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    code = ("import sys, runpy\n"
+            "class Hook:\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            f"        if name == {module!r}: raise KeyboardInterrupt\n"
+            "sys.meta_path.insert(0, Hook())\n"
+            "sys.argv = ['matanyone-plugin', 'info']\n"
+            "runpy.run_module('plugin', run_name='__main__', alter_sys=True)\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(tmp_path), env=env, capture_output=True,
+                          timeout=120)
+    err = proc.stderr.decode()
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert proc.returncode == (130 if sig == "SIGINT" else 143), err
+
+
+def test_a_cancel_in_a_later_objects_warm_up_resumes_to_identical_alphas(tmp_path):
+    """hair joins at frame 3; the cancel comes in the middle of its warm-up, after hero has
+    stepped frame 3: the saved state is the one before frame 3, and the resume is exact."""
+    from plugin import job
+    from plugin.shot import Shot
+    from tests.plugin.pipeline_media import FIRST, make_shot, output_alphas
+    kf = {"hero": [FIRST], "hair": [FIRST + 2]}
+    ref = make_shot(tmp_path / "ref", n=5, objects=("hero", "hair"), keyframes=kf, warmup=3)
+    assert job.run(Shot.load(ref)).status == "done"
+    shot_path = make_shot(tmp_path / "work", n=5, objects=("hero", "hair"), keyframes=kf, warmup=3)
+    calls = []
+
+    def cancel():
+        # Asked once per frame and before each warm-up refinement: frame 1 (1 + 4 for hero's
+        # warm-up), frame 2 (1), frame 3 (1, then hair's warm-up): the 10th call is in it.
+        calls.append(1)
+        return len(calls) >= 10
+    first = job.run(Shot.load(shot_path), cancel=cancel)
+    assert first.status == "cancelled"
+    second = job.run(Shot.load(shot_path))
+    assert second.status == "done" and second.resumed_from == FIRST + 1
+    a, b = output_alphas(tmp_path / "ref" / "out"), output_alphas(tmp_path / "work" / "out")
+    assert sorted(a) == sorted(b)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
