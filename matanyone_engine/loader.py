@@ -147,6 +147,9 @@ def _check_layout(net: MatAnyoneNet, sd: Mapping, source: str) -> dict:
             raise WeightsLayoutError(f"{source}: key {key} has shape {tuple(value.shape)}, expected {tuple(ref.shape)}")
         if value.dtype.is_floating_point != ref.dtype.is_floating_point:
             raise WeightsLayoutError(f"{source}: key {key} has dtype {value.dtype}, expected {ref.dtype}")
+        if value.dtype.is_floating_point and not bool(torch.isfinite(value).all()):
+            raise WeightsError(f"{source}: key {key} holds non-finite numbers (NaN or infinity); the "
+                               f"checkpoint is damaged: download or export it again")
         out[key] = value.to(ref.dtype)
     return out
 

@@ -838,6 +838,10 @@ class _Runner:
                         if a is None:
                             continue
                         a = _as_numpy(a)
+                        if not np.isfinite(a).all():
+                            raise UserError(f"frame {frame}: the alpha of object {o.name!r} holds non-finite "
+                                            f"numbers (NaN or infinity); check the weights ({self.weights_id}) "
+                                            f"or run with precision fp32")
                         if self.size is not None:
                             a = _resize_alpha(a, self.plate.height, self.plate.width)
                         alphas[o.id] = a

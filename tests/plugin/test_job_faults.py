@@ -174,3 +174,51 @@ def test_a_cancel_in_a_later_objects_warm_up_resumes_to_identical_alphas(tmp_pat
     assert sorted(a) == sorted(b)
     for name in a:
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+# --------------------------------------------------------------------------- C: non-finite numbers
+def test_a_checkpoint_with_nan_is_refused_at_load_naming_the_file_and_key(tmp_path, capsys):
+    import torch
+    from matanyone_engine import standin
+    from matanyone_engine.network import MatAnyoneNet
+    sd = standin.standin_state_dict(MatAnyoneNet().state_dict(), "nan")
+    keys = [k for k, v in sd.items() if v.dtype.is_floating_point]
+    bad = keys[7]
+    sd[bad] = torch.full_like(sd[bad], float("nan"))
+    for k in keys[8:]:
+        sd[k] = torch.full_like(sd[k], float("inf"))  # later keys too: the first bad one is named
+    torch.save(sd, tmp_path / "nan.pth")
+    write_plate(tmp_path / "p", 2, first=1)
+    write_mask(tmp_path / "m.png", object_mask(0, 0))
+    code = cli.main(["run", "--quiet", "--plate", str(tmp_path / "p/plate.####.exr"), "--mask",
+                     f"1={tmp_path / 'm.png'}", "--out", str(tmp_path / "o/m.####.exr"),
+                     "--weights", str(tmp_path / "nan.pth"), "--device", "cpu"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1, err
+    assert "nan.pth" in err and f"key {bad} " in err and "non-finite" in err, err
+    assert not list((tmp_path / "o").glob("*.exr"))
+
+
+def test_a_non_finite_alpha_stops_the_run_naming_the_frame(tmp_path, monkeypatch):
+    from matanyone_engine import Session
+    from plugin import job
+    from plugin.errors import UserError
+    from plugin.shot import Shot
+    from tests.plugin.pipeline_media import FIRST, make_shot
+    shot = Shot.load(make_shot(tmp_path, n=5))
+    real_step = Session.step
+    count = []
+
+    def poisoned(self, image, **kw):
+        out = real_step(self, image, **kw)
+        count.append(1)
+        if len(count) == 3:  # the network's output at frame FIRST + 2 is NaN somewhere
+            for a in out.values():
+                a[0, 0] = np.nan
+        return out
+    monkeypatch.setattr(Session, "step", poisoned)
+    with pytest.raises(UserError) as err:
+        job.run(shot)
+    assert f"frame {FIRST + 2}:" in str(err.value) and "non-finite" in str(err.value)
+    out = tmp_path / "out"
+    assert not (out / f"sh010_hero.{FIRST + 2}.exr").exists()
