@@ -24,6 +24,7 @@ _COMPRESSIONS = {"zip": "zip", "zips": "zips", "piz": "piz", "none": "none", "dw
 _CHANNELS = {"A": ("A",), "RGBA": ("R", "G", "B", "A")}
 # Metadata keys callers pass -> EXR attribute names (strings).
 _META_PREFIX = "matanyone:"
+Window = Tuple[int, int, int, int]  # x, y, width, height
 _TEMP_NAME = re.compile(r"^\.(?P<name>.+)\.tmp-(?P<pid>\d+)(?P<ext>\.[A-Za-z0-9]+)$")
 
 
@@ -108,16 +109,19 @@ class AlphaWriter:
 
     Attributes:
         pattern: the output `FramePattern`.
-        display_window, data_window: (x, y, width, height) of every frame written.
+        display_window, data_window: (x, y, width, height) of frames whose source has no windows
+            of its own (`source_windows` gives each source frame's, e.g. an autocropped render).
     """
 
     def __init__(self, pattern: framepattern.FramePattern, *, display_window, data_window, dtype: str,
                  compression: str, channels: str, metadata: Mapping[str, object],
                  source_paths: Iterable[str], preview: Optional[framepattern.FramePattern],
-                 carry: Mapping[str, object], timecode_clock: Optional[Tuple[int, int, int]] = None):
+                 carry: Mapping[str, object], timecode_clock: Optional[Tuple[int, int, int]] = None,
+                 source_windows: Optional[Callable[[int], Optional[Tuple[Window, Window]]]] = None):
         self.pattern = pattern
         self.display_window = tuple(display_window)
         self.data_window = tuple(data_window)
+        self._source_windows = source_windows
         self.dtype = dtype
         self.compression = compression
         self.channels = channels
@@ -136,15 +140,20 @@ class AlphaWriter:
         """True when frame `frame` is already written (renames are atomic: present = whole)."""
         return os.path.isfile(self.path(frame))
 
-    def _spec(self, frame: int):
+    def windows(self, frame: int) -> Tuple[Window, Window]:
+        """(display, data) window of output frame `frame`: its source frame's own."""
+        own = self._source_windows(frame) if self._source_windows is not None else None
+        return own if own is not None else (self.display_window, self.data_window)
+
+    def _spec(self, frame: int, display: Window, data: Window):
         import OpenImageIO as oiio
-        x, y, w, h = self.data_window
+        x, y, w, h = data
         names = _CHANNELS[self.channels]
         spec = oiio.ImageSpec(w, h, len(names), self.dtype)
         spec.channelnames = names
         spec.alpha_channel = len(names) - 1
         spec.x, spec.y = x, y
-        spec.full_x, spec.full_y, spec.full_width, spec.full_height = self.display_window
+        spec.full_x, spec.full_y, spec.full_width, spec.full_height = display
         spec.attribute("compression", self.compression)
         for key, value in self.metadata.items():
             spec.attribute(_META_PREFIX + key, value)
@@ -158,10 +167,11 @@ class AlphaWriter:
                 spec.attribute(key, value)
         return spec
 
-    def _to_data_window(self, image: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _to_data_window(image: np.ndarray, display: Window, data: Window) -> np.ndarray:
         """Display-window pixels -> data-window pixels (zeros where the data window overhangs)."""
-        dx, dy, dw, dh = self.display_window
-        x, y, w, h = self.data_window
+        dx, dy, dw, dh = display
+        x, y, w, h = data
         if (x, y, w, h) == (dx, dy, dw, dh):
             return image
         out = np.zeros((h, w) + image.shape[2:], np.float32)
@@ -182,7 +192,8 @@ class AlphaWriter:
             the path written.
         """
         alpha = np.asarray(alpha, dtype=np.float32)
-        dw, dh = self.display_window[2], self.display_window[3]
+        display, data = self.windows(frame)
+        dw, dh = display[2], display[3]
         if alpha.shape != (dh, dw):
             raise ValueError(f"alpha for frame {frame} is {alpha.shape}, expected {(dh, dw)}")
         if self.channels == "RGBA":
@@ -194,9 +205,9 @@ class AlphaWriter:
         path = self.path(frame)
         if _real(path) in self._sources:
             raise OutputError(f"{path}: is a source plate file; choose another output path")
-        spec = self._spec(frame)
-        data = self._to_data_window(pixels)
-        _write_atomically(path, lambda tmp: _oiio_write(tmp, spec, data))
+        spec = self._spec(frame, display, data)
+        pixels = self._to_data_window(pixels, display, data)
+        _write_atomically(path, lambda tmp: _oiio_write(tmp, spec, pixels))
         if self.preview is not None:
             write_png16(self.preview.path(frame), alpha)
         self.written.append(frame)
@@ -269,7 +280,9 @@ def open(pattern, like=None, *, dtype: str = "half", compression: str = "zip",  
     carry: Dict[str, object] = {}
     sources: List[str] = []
     clock = None
+    source_windows = None
     if like is not None:
+        source_windows = _windows_of_frames(like)
         display_window = like.display_window.as_tuple()
         data_window = like.data_window.as_tuple()
         frames = list(like.frames)
@@ -299,7 +312,37 @@ def open(pattern, like=None, *, dtype: str = "half", compression: str = "zip",  
         _prepare_folder(preview_pattern.directory, "preview")
     return AlphaWriter(out, display_window=display_window, data_window=data_window, dtype=dtype,
                        compression=compression, channels=channels, metadata=metadata or {},
-                       source_paths=sources, preview=preview_pattern, carry=carry, timecode_clock=clock)
+                       source_paths=sources, preview=preview_pattern, carry=carry, timecode_clock=clock,
+                       source_windows=source_windows)
+
+
+def _windows_of_frames(plate) -> Optional[Callable[[int], Optional[Tuple[Window, Window]]]]:
+    """Each source frame's own (display, data) windows, read from its header, for a sequence
+    (a CG render autocrops its data window frame by frame); None for a movie."""
+    frame_path = getattr(plate, "frame_path", None)
+    if frame_path is None or getattr(plate, "is_movie", False):
+        return None
+    last: Dict[int, Optional[Tuple[Window, Window]]] = {}  # the objects of one frame share it
+
+    def windows(frame: int) -> Optional[Tuple[Window, Window]]:
+        if frame not in last:
+            last.clear()
+            last[frame] = _header_windows(frame_path(frame))
+        return last[frame]
+    return windows
+
+
+def _header_windows(path: str) -> Optional[Tuple[Window, Window]]:
+    import OpenImageIO as oiio
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        return None
+    try:
+        spec = inp.spec()
+        return ((spec.full_x, spec.full_y, spec.full_width, spec.full_height),
+                (spec.x, spec.y, spec.width, spec.height))
+    finally:
+        inp.close()
 
 
 def _same_file_exists(target: str, sources: List[str]) -> bool:

@@ -222,3 +222,29 @@ def test_a_non_finite_alpha_stops_the_run_naming_the_frame(tmp_path, monkeypatch
     assert f"frame {FIRST + 2}:" in str(err.value) and "non-finite" in str(err.value)
     out = tmp_path / "out"
     assert not (out / f"sh010_hero.{FIRST + 2}.exr").exists()
+
+
+# --------------------------------------------------------------------------- D: windows per frame
+def test_each_output_frame_keeps_its_own_source_frames_windows(tmp_path):
+    """An autocropped render: the data window changes frame by frame (and overscans on one)."""
+    import OpenImageIO as oiio
+    from plugin import job
+    from plugin.shot import Shot
+    from tests.plugin.media import write_image
+    from tests.plugin.pipeline_media import FIRST, H, W, make_shot, plate_pixels
+    shot = Shot.load(make_shot(tmp_path, n=3))
+    pixels = plate_pixels(3)
+    windows = {FIRST + 1: (10, 5, 30, 20), FIRST + 2: (-4, -2, W + 8, H + 4)}
+    for f, (x, y, w, h) in windows.items():
+        full = np.zeros((H + 40, W + 40, 3), np.float32)
+        full[20:20 + H, 20:20 + W] = pixels[f - FIRST]
+        write_image(tmp_path / "plates" / f"plate.{f}.exr", full[20 + y:20 + y + h, 20 + x:20 + x + w],
+                    data_window=(x, y, w, h), display_window=(0, 0, W, H))
+    windows[FIRST] = (0, 0, W, H)
+    assert job.run(shot).status == "done"
+    for f, want in windows.items():
+        inp = oiio.ImageInput.open(str(tmp_path / "out" / f"sh010_hero.{f}.exr"))
+        spec = inp.spec()
+        inp.close()
+        assert (spec.x, spec.y, spec.width, spec.height) == want, f
+        assert (spec.full_x, spec.full_y, spec.full_width, spec.full_height) == (0, 0, W, H), f
