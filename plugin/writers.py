@@ -9,6 +9,7 @@ leaves only whole frames. Plus an optional 16-bit PNG preview and a PNG contact 
 from __future__ import annotations
 
 import builtins
+import errno
 import os
 import re
 from fractions import Fraction
@@ -88,6 +89,25 @@ def _write_atomically(path: str, write: Callable[[str], None]) -> None:
         raise
 
 
+_ROOM_MARGIN = 1 << 16  # an EXR's header and offset tables beyond its pixels
+
+
+def _check_room(path: str, nbytes: int) -> None:
+    """Refuse a write the disk has no room for: OpenEXR reports no error when the disk fills
+    while it closes a file, and the truncated frame would be renamed into place."""
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        st = os.statvfs(directory)
+    except (OSError, AttributeError):  # no statvfs (Windows): OpenEXR's own errors only
+        return
+    free = st.f_bavail * st.f_frsize
+    if st.f_blocks > 0 and free < nbytes + _ROOM_MARGIN:
+        err = OutputError(f"{directory}: the disk is full ({free} bytes free, frame {os.path.basename(path)} "
+                          f"needs up to {nbytes + _ROOM_MARGIN}); free space or choose another output folder")
+        err.errno = errno.ENOSPC  # as an OSError of a full disk carries it
+        raise err
+
+
 def _oiio_write(path: str, spec, pixels: np.ndarray) -> None:
     import OpenImageIO as oiio
     out = oiio.ImageOutput.create(path)
@@ -100,8 +120,11 @@ def _oiio_write(path: str, spec, pixels: np.ndarray) -> None:
         if not out.write_image(np.ascontiguousarray(pixels, dtype=np.float32)):
             raise OutputError(f"{path}: write failed ({' '.join(out.geterror().split())}); "
                               f"check free space")
-    finally:
+    except BaseException:
         out.close()
+        raise
+    if not out.close():  # the last bytes go out here: a full disk shows only now
+        raise OutputError(f"{path}: write failed ({' '.join(out.geterror().split())}); check free space")
 
 
 class AlphaWriter:
@@ -207,6 +230,7 @@ class AlphaWriter:
             raise OutputError(f"{path}: is a source plate file; choose another output path")
         spec = self._spec(frame, display, data)
         pixels = self._to_data_window(pixels, display, data)
+        _check_room(path, pixels.size * (2 if self.dtype == "half" else 4))
         _write_atomically(path, lambda tmp: _oiio_write(tmp, spec, pixels))
         if self.preview is not None:
             write_png16(self.preview.path(frame), alpha)

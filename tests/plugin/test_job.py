@@ -64,9 +64,9 @@ def test_reader_stays_a_bounded_number_of_frames_ahead(tmp_path, monkeypatch):
 
     real_step = Session.step
 
-    def slow_step(self, image):
+    def slow_step(self, image, **kw):
         steps.append(1)
-        return real_step(self, image)
+        return real_step(self, image, **kw)
 
     monkeypatch.setattr(plates, "open", counting_open)
     monkeypatch.setattr(Session, "step", slow_step)

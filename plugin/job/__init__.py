@@ -32,19 +32,20 @@ import sys
 import threading
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from plugin import framepattern
+from plugin.job.files import (RUN_RECORD_VERSION, JobPaths, RunLock, clean_stale_temps, disk_full_error,
+                              is_disk_full, job_paths, read_json as _read_json, remove_quietly,
+                              update_record as _update_record, write_json as _write_json)
 from plugin.errors import OutputError, ShotFileError, MaskError, UserError
 from plugin.shot import EngineSpec, Shot, ShotObject, parse_frame_range
 
 log = logging.getLogger("matanyone.job")
 
-RUN_RECORD_VERSION = 1
 # Engine state is saved when this many seconds passed since the last save (and at the
 # end of each pass and on cancel). Saving waits for the writer to catch up, so it is
 # not done every frame by default. MATANYONE_PLUGIN_CHECKPOINT_FRAMES=N saves every N.
@@ -96,53 +97,6 @@ class JobResult:
 
 class _Cancelled(Exception):
     pass
-
-
-# --------------------------------------------------------------------------- job paths
-@dataclass(frozen=True)
-class JobPaths:
-    out_dir: str
-    name: str
-
-    @property
-    def shot(self) -> str:
-        return os.path.join(self.out_dir, f"{self.name}.shot.json")
-
-    @property
-    def record(self) -> str:
-        return os.path.join(self.out_dir, f"{self.name}.run.json")
-
-    @property
-    def log(self) -> str:
-        return os.path.join(self.out_dir, f"{self.name}.log")
-
-    @property
-    def state_dir(self) -> str:
-        return os.path.join(self.out_dir, f".{self.name}.matanyone")
-
-    @property
-    def lock(self) -> str:
-        return os.path.join(self.out_dir, f".{self.name}.run.lock")
-
-
-def job_paths(shot: Shot) -> JobPaths:
-    """Where a shot's record, log, shot copy and state live: the outputs' folder."""
-    path = shot.output.path
-    parts = path.replace("\\", "/").split("/")
-    # The folder is the part of the path before any component holding `{object}`.
-    for i, part in enumerate(parts[:-1]):
-        if "{object}" in part:
-            out_dir = "/".join(parts[:i]) or "/"
-            break
-    else:
-        out_dir = os.path.dirname(path)
-    name = os.path.basename(path)
-    for token in ("{object}", "#", "%", "$F", "@"):
-        idx = name.find(token)
-        if idx >= 0:
-            name = name[:idx]
-    name = name.strip("._- ") or "matte"
-    return JobPaths(os.path.normpath(out_dir), name)
 
 
 def output_pattern(shot: Shot, obj: ShotObject) -> framepattern.FramePattern:
@@ -211,24 +165,6 @@ def global_fingerprint(shot: Shot, plate_fp: str, weights_id: str, device: str) 
                  # a different model is a different run even with the same (stand-in) weights; the
                  # default adds nothing, so runs recorded before models existed still resume
                  **({"model": e.model} if e.model != EngineSpec().model else {})})
-
-
-# --------------------------------------------------------------------------- atomic files
-def _write_json(path: str, data: Any) -> None:
-    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
-def _read_json(path: str) -> Optional[dict]:
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        return None
 
 
 # --------------------------------------------------------------------------- plan
@@ -496,6 +432,11 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
         plate_fp = plate_fingerprint(plate, shot.plate.first, shot.plate.last)
         gfp = global_fingerprint(shot, plate_fp, weights_id, device)
         ofps = {o.name: object_fingerprint(shot, o) for o in shot.objects}
+
+        # Everything is checked: from here on files are written.
+        os.makedirs(paths.out_dir, exist_ok=True)
+        lock = RunLock(paths, [o.name for o in shot.objects])  # for every pass, until the end
+        clean_stale_temps(paths)
         record = {} if force else (_read_json(paths.record) or {})
         kept = []
         for o in shot.objects:
@@ -504,10 +445,8 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
                     and _all_written(shot, o)):
                 kept.append(o)
         to_run = [o for o in shot.objects if o not in kept]
-
-        # Everything is checked: from here on files are written.
-        os.makedirs(paths.out_dir, exist_ok=True)
         logger = _JobLog(paths.log)
+        runner = None
         try:
             shot_copy = paths.shot
             if not (full_shot.source and _FileIds([full_shot.source]).find(shot_copy)):
@@ -552,6 +491,14 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
             result.elapsed_s = time.monotonic() - t0
             return result
         except BaseException as err:
+            frame_bytes, need = _bytes_left(shot, plate, runner)
+            if is_disk_full(err, paths.out_dir, frame_bytes):
+                full = disk_full_error(paths.out_dir, need)
+                if runner is not None:
+                    runner.clean_state()  # the work frames and state: a re-run starts the pass again
+                clean_stale_temps(paths)
+                logger.info(f"error: {full}")
+                raise full from None
             if isinstance(err, UserError) or getattr(err, "user_error", False):
                 logger.info(f"error: {err}")
             else:
@@ -559,40 +506,19 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
             raise
         finally:
             logger.close()
+            lock.release()
 
 
-@contextmanager
-def _locked(path: str):
-    """An exclusive lock on `path` (created if needed): farm tasks of one shot share a folder."""
-    f = open(path, "a+b")
-    try:
-        if os.name == "nt":
-            import msvcrt
-            f.seek(0)
-            while True:
-                try:
-                    msvcrt.locking(f.fileno(), msvcrt.LK_LOCK, 1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-        else:
-            import fcntl
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        yield
-    finally:
-        if os.name != "nt":
-            import fcntl
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-        f.close()
-
-
-def _update_record(paths: JobPaths, entries: Dict[str, dict]) -> None:
-    """Merge these objects' entries into the run record (other objects' entries stay)."""
-    with _locked(paths.lock):
-        record = _read_json(paths.record) or {}
-        objs = record.get("objects") if isinstance(record.get("objects"), dict) else {}
-        objs.update(entries)
-        _write_json(paths.record, {"version": RUN_RECORD_VERSION, "objects": objs})
+def _bytes_left(shot: Shot, plate, runner: Optional["_Runner"]) -> Tuple[int, int]:
+    """Uncompressed bytes of one frame of one object, and of what the run still writes
+    (alphas, and the work frames of a two-way run)."""
+    per_pixel = (2 if shot.output.dtype == "half" else 4) * len(shot.output.channels)
+    if shot.direction == "both":
+        per_pixel += 4
+    frame = plate.width * plate.height * per_pixel
+    if runner is None:
+        return frame, frame * len(shot.objects) * (shot.plate.last - shot.plate.first + 1)
+    return frame, frame * max(1, runner.total - runner.done) * max(1, len(runner.objects))
 
 
 def _all_written(shot: Shot, obj: ShotObject) -> bool:
@@ -668,8 +594,11 @@ class _JobLog:
     def info(self, message: str) -> None:
         log.info(message)
         if self._f is not None:
-            self._f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
-            self._f.flush()
+            try:  # a full disk must not hide the error being logged
+                self._f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
+                self._f.flush()
+            except OSError:
+                pass
 
     def close(self) -> None:
         if self._f is not None:
@@ -733,8 +662,12 @@ class _Runner:
                  "session": session_state}
         os.makedirs(self.paths.state_dir, exist_ok=True)
         tmp = self.checkpoint + f".{os.getpid()}.tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, self.checkpoint)
+        try:
+            torch.save(state, tmp)
+            os.replace(tmp, self.checkpoint)
+        except BaseException:
+            remove_quietly(tmp)
+            raise
         self._last_save = time.monotonic()
         self._since_save = 0
 
@@ -933,9 +866,14 @@ class _Runner:
                     a = alphas.get(o.id) if alphas else None
                     a = np.zeros((h, w), np.float32) if a is None else a
                     path = os.path.join(self.work, f"{o.id}.{frame}.npy")
-                    tmp = path + ".tmp.npy"
-                    np.save(tmp, a)
-                    os.replace(tmp, path)
+                    tmp = f"{path}.{os.getpid()}.tmp"
+                    try:
+                        with open(tmp, "wb") as f:
+                            np.save(f, a)
+                        os.replace(tmp, path)
+                    except BaseException:
+                        remove_quietly(tmp)
+                        raise
         else:
             rgb = self._rgb_plate().read(frame) if self.shot.output.channels == "RGBA" else None
             for o in self.objects:
