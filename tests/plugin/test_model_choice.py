@@ -233,3 +233,21 @@ def test_eval_report_names_the_model_and_its_sha256(tmp_path, capsys):
     result = evaluate(pred_pat, gt_pat, str(tmp_path / "ev2"), mode="lr")
     assert result.model == "matanyone2" and result.weights == made_by["matanyone:weights"]
     assert f"(model matanyone2, weights {made_by['matanyone:weights']})" in report._title(result)
+
+
+@pytest.mark.slow  # a real worker process (~30 s): the path the panel, Nuke and Resolve use
+def test_worker_runs_the_shot_files_model_and_lists_both_checkpoints(studio, tmp_path):
+    import sys
+
+    from plugin.client import WorkerClient
+
+    shot = _with_engine(make_shot(tmp_path / "sh", weights="auto", n=3), model="matanyone2")
+    with WorkerClient(python=sys.executable) as client:
+        client.start(timeout=120)
+        rows = {r["name"]: r for r in client.call("weights_status", timeout=60)["weights"]}
+        assert rows["matanyone2"]["path"] == str(studio / "matanyone2.pth") and rows["matanyone2"]["where"] == "studio"
+        assert rows["matanyone"]["path"] == str(studio / "matanyone.pth")
+        result = client.call("run_shot", shot_path=str(shot), timeout=600)
+    assert result["status"] == "done"
+    assert result["weights_id"] == f"matanyone2.pth sha256:{_sha(studio / 'matanyone2.pth')}"
+    assert _meta(tmp_path / "sh" / "out")["model"] == "matanyone2"
