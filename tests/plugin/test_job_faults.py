@@ -96,17 +96,17 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_ctrl_c_and_sigterm_stop_the_warm_up_within_a_step(tmp_path, sig):
-    """`--warmup 100000` never ends a first frame by itself: the signal must stop it."""
+    """`--warmup 1000` (the most allowed) on a 192x144 plate takes far longer than the wait."""
     import json
     import signal
     import subprocess
     import sys
     import time
-    write_plate(tmp_path / "p", 3, first=1)
-    write_mask(tmp_path / "m.png", object_mask(0, 0))
+    write_plate(tmp_path / "p", 3, h=144, w=192, first=1)
+    write_mask(tmp_path / "m.png", object_mask(0, 0, 144, 192))
     env = dict(os.environ, PYTHONPATH=str(REPO), MATANYONE_PLUGIN_OFFLINE="1")
     cmd = [sys.executable, "-m", "plugin", "run", "--quiet", "--plate", "p/plate.####.exr", "--mask", "1=m.png",
-           "--out", "o/m.####.exr", "--weights", WEIGHTS, "--device", "cpu", "--warmup", "100000"]
+           "--out", "o/m.####.exr", "--weights", WEIGHTS, "--device", "cpu", "--warmup", "1000"]
     proc = subprocess.Popen(cmd, cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     log = tmp_path / "o" / "m.log"
     deadline = time.monotonic() + 120
@@ -258,11 +258,11 @@ def test_a_second_run_of_the_same_shot_is_refused_naming_the_first(tmp_path, cap
     import subprocess
     import sys
     import time
-    write_plate(tmp_path / "p", 3, first=1)
-    write_mask(tmp_path / "m.png", object_mask(0, 0))
+    write_plate(tmp_path / "p", 3, h=144, w=192, first=1)
+    write_mask(tmp_path / "m.png", object_mask(0, 0, 144, 192))
     args = ["run", "--quiet", "--plate", str(tmp_path / "p/plate.####.exr"), "--mask", f"1={tmp_path / 'm.png'}",
             "--out", str(tmp_path / "o/m.####.exr"), "--weights", WEIGHTS, "--device", "cpu",
-            "--direction", "both", "--warmup", "100000"]
+            "--direction", "both", "--warmup", "1000"]
     env = dict(os.environ, PYTHONPATH=str(REPO), MATANYONE_PLUGIN_OFFLINE="1")
     proc = subprocess.Popen([sys.executable, "-m", "plugin", *args], cwd=str(tmp_path), env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
