@@ -119,6 +119,9 @@ class Shot:
             raise ShotFileError(f"{path}: cannot read the shot file ({err.strerror or err})") from None
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ShotFileError(f"{path}: not valid JSON (nested too deeply); fix the file or write it "
+                                "again with `matanyone-plugin run --plate ... --out ...`") from None
         except ValueError as err:
             raise ShotFileError(f"{path}: not valid JSON ({err}); fix the file or write it again "
                                 "with `matanyone-plugin run --plate ... --out ...`") from None
@@ -377,7 +380,10 @@ def check_cleanup_for_plate(dilate: int, erode: int, width: int, height: int) ->
 
 def _short(value: Any) -> str:
     """A value as a message shows it: at most 40 characters."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"a {type(value).__name__} nested too deeply to show"
     return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
 
 
@@ -480,7 +486,7 @@ class _Validator:
         if val is None:
             return None
         if not isinstance(val, str):
-            self.fail(key, f"must be a string, not {val!r}")
+            self.fail(key, f"must be a string, not {_short(val)}")
         return val
 
     def choice(self, d, key, name, options, default) -> str:
@@ -488,7 +494,7 @@ class _Validator:
         if val is None:
             return default
         if val not in options:
-            self.fail(key, f"is {val!r}; use one of {', '.join(options)}")
+            self.fail(key, f"is {_short(val)}; use one of {', '.join(options)}")
         return val
 
     def path(self, d, key, name) -> str:
