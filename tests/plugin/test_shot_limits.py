@@ -118,3 +118,19 @@ def test_shot_file_with_a_duplicate_frame_fails_through_the_cli(tmp_path, capsys
     path.write_text(json.dumps(data))
     run_and_expect(capsys, tmp_path, [path], "gives frame 1001 twice")
     assert cli.EXIT_USER == 1
+
+
+def test_readme_lists_every_limit_as_the_table_has_it():
+    import os
+    readme = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
+    text = open(readme, encoding="utf-8").read()
+    table = text[text.index("#### Limits of the numeric settings"):][:3000]
+    keys = {"dilate": "mask_cleanup.dilate", "erode": "mask_cleanup.erode", "warmup": "engine.warmup",
+            "mem_every": "engine.mem_every", "max_mem_frames": "engine.max_mem_frames", "top_k": "engine.top_k",
+            "max_internal_size": "engine.max_internal_size", "id": "objects[].id", "frame": "plate.first",
+            "frame_offset": "plate.frame_offset"}
+    assert set(keys) == set(LIMITS)
+    for name, key in keys.items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{key}`"))
+        assert f"{LIMITS[name].low} to {LIMITS[name].high}" in row, (name, row)
+    assert f"at most {MAX_FRAMES} frames" in table
