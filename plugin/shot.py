@@ -2,7 +2,8 @@
 
 Paths in the file are relative to the file itself; in memory they are absolute.
 Validation raises `ShotFileError` with one line naming the key (`objects[1].keyframes`).
-Standard library only (the panel builds shots too).
+Standard library only, Python 3.9: the panel (inside a host's Python) builds, edits, saves and
+loads shots through this module, with the same defaults and checks as the run.
 
     {"version": 1,
      "plate": {"path": "plates/sh010.####.exr", "first": 1001, "last": 1100,
@@ -24,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -201,9 +202,9 @@ class Shot:
             v.keys(od, key, {"id", "name", "keyframes", "colour"}, required={"id", "name", "keyframes"})
             oid = v.int(od, f"{key}.id", "id", limit="id")
             name = v.opt_str(od, f"{key}.name", "name")
-            if not name or not _OBJECT_NAME.match(name):
-                v.fail(f"{key}.name", f"{name!r} must be letters, digits, '_', '.' or '-' "
-                       "(it becomes part of the output file names)")
+            problem = object_name_problem(name)
+            if problem:
+                v.fail(f"{key}.name", problem)
             kfs = od.get("keyframes")
             if not isinstance(kfs, dict) or not kfs:
                 v.fail(f"{key}.keyframes", "must map at least one source frame number to a mask file")
@@ -278,6 +279,8 @@ class Shot:
                        "channels": self.output.channels},
             "direction": self.direction,
         }
+        if self.engine.model == MODELS[0]:  # the default stays unwritten: DESIGN's example, key for key
+            del out["engine"]["model"]
         for o in self.objects:
             od = {"id": o.id, "name": o.name,
                   "keyframes": {str(f): rel(p) for f, p in sorted(o.keyframes.items())}}
@@ -285,6 +288,12 @@ class Shot:
                 od["colour"] = list(o.colour)
             out["objects"].append(od)
         return out
+
+    def checked(self, path) -> "Shot":
+        """This shot as `Shot.load` would read it back from `path`: every check of the run
+        (names, ranges, keyframes inside the plate, the output pattern), one line on failure."""
+        base = Path(path).expanduser().resolve().parent
+        return Shot.from_dict(self.to_dict(base_dir=base), base_dir=base, source=str(Path(path).resolve()))
 
     def to_json(self, base_dir=None) -> str:
         return json.dumps(self.to_dict(base_dir), indent=2) + "\n"
@@ -385,6 +394,74 @@ def _short(value: Any) -> str:
     except RecursionError:
         return f"a {type(value).__name__} nested too deeply to show"
     return text if len(text) <= 40 else f"{text[:30]}... ({len(text)} characters)"
+
+
+def object_name_problem(name: Optional[str]) -> Optional[str]:
+    """Why `name` cannot name an object (it becomes part of the output file names), or None."""
+    if not name or not _OBJECT_NAME.match(name):
+        return (f"{name!r} must be letters, digits, '_', '.' or '-' "
+                "(it becomes part of the output file names)")
+    return None
+
+
+@dataclass
+class RunSettings:
+    """A shot's run options as one flat, editable record (the panel's run box). Every default is
+    the shot file's own, read from the classes above, and `specs`/`from_shot` convert both ways,
+    so an editor and the run cannot disagree on a default."""
+
+    weights: str = EngineSpec.weights
+    model: str = EngineSpec.model
+    warmup: int = EngineSpec.warmup
+    mem_every: int = EngineSpec.mem_every
+    max_mem_frames: int = EngineSpec.max_mem_frames
+    top_k: int = EngineSpec.top_k
+    precision: str = EngineSpec.precision
+    device: str = EngineSpec.device
+    max_internal_size: Optional[int] = EngineSpec.max_internal_size
+    dilate: int = Shot.dilate
+    erode: int = Shot.erode
+    output_path: str = ""          # "" = the front end's default pattern
+    dtype: str = OutputSpec.dtype
+    channels: str = OutputSpec.channels
+    direction: str = Shot.direction
+
+    def engine(self) -> EngineSpec:
+        return EngineSpec(**{f.name: getattr(self, f.name) for f in fields(EngineSpec)})
+
+    def output(self, default_path: str) -> OutputSpec:
+        return OutputSpec(path=self.output_path or default_path, dtype=self.dtype, channels=self.channels)
+
+    @classmethod
+    def from_shot(cls, shot: "Shot") -> "RunSettings":
+        return cls(**{f.name: getattr(shot.engine, f.name) for f in fields(EngineSpec)},
+                   dilate=shot.dilate, erode=shot.erode, output_path=shot.output.path,
+                   dtype=shot.output.dtype, channels=shot.output.channels, direction=shot.direction)
+
+
+_FRAME_TOKENS = re.compile(r"#+|%0?\d*d|@+")
+
+
+def plate_stem(pattern: str) -> str:
+    """'plates/sh010.####.exr' -> 'sh010'; 'clip.mov' -> 'clip'."""
+    name = os.path.basename(pattern)
+    name = _FRAME_TOKENS.split(name)[0].rstrip("._-") or os.path.splitext(name)[0]
+    if "." in name:
+        name = name.split(".")[0]
+    return name or "shot"
+
+
+def default_output_pattern(plate_path: str) -> str:
+    """The alpha pattern beside the plate: <plate folder>/matte/<stem>_{object}.####.exr."""
+    folder = os.path.dirname(os.path.abspath(plate_path))
+    return os.path.join(folder, "matte", plate_stem(plate_path) + "_{object}.####.exr")
+
+
+def default_shot_path(plate_path: str, output_pattern: str = "") -> str:
+    """The shot file beside the outputs' folder (DESIGN: JSON beside the outputs)."""
+    out = output_pattern or default_output_pattern(plate_path)
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(out)))
+    return os.path.join(folder, plate_stem(plate_path) + ".matanyone.json")
 
 
 def parse_frame_range(text: str) -> Tuple[int, int]:

@@ -83,9 +83,12 @@ def test_the_chosen_model_goes_into_the_shot_file_and_comes_back(qtbot, tmp_path
 
 
 def test_the_default_model_leaves_the_shot_file_as_before(tmp_path):
-    from ui.panel import shotdoc
+    from plugin import shot as shotfile
 
-    doc = shotdoc.ShotDoc(plate_path=str(tmp_path / "p.####.exr"), first=1, last=2)
-    assert "model" not in shotdoc.to_json(doc, str(tmp_path / "s.json"))["engine"]
-    doc.run.model = "matanyone2"
-    assert list(shotdoc.to_json(doc, str(tmp_path / "s.json"))["engine"])[:2] == ["weights", "model"]
+    run = shotfile.RunSettings()
+    plate = shotfile.PlateSpec(path=str(tmp_path / "p.####.exr"), first=1, last=2)
+    doc = shotfile.Shot(plate=plate, objects=(), output=run.output(str(tmp_path / "m.####.exr")), engine=run.engine())
+    assert "model" not in doc.to_dict(tmp_path)["engine"]
+    run.model = "matanyone2"
+    doc = shotfile.Shot(plate=plate, objects=(), output=run.output(str(tmp_path / "m.####.exr")), engine=run.engine())
+    assert list(doc.to_dict(tmp_path)["engine"])[:2] == ["weights", "model"]

@@ -268,7 +268,7 @@ def test_shot_save_and_load_round_trip(qtbot, tmp_path):
     assert c2.run_settings.warmup == 4 and panel2.run_box.warmup.value() == 4
     assert holder2["client"].calls_of("open_plate")[0]["path"] == str(tmp_path / "sh030.####.exr")
     c2.load_shot(str(tmp_path / "missing.json"))
-    assert "cannot read shot file" in panel2.error_bar.message.text().lower()
+    assert "shot file not found" in panel2.error_bar.message.text().lower()
     panel2.controller.close()
 
 

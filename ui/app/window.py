@@ -177,7 +177,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.setValue("folders/output", folder)
         stem = "{plate}"
         if self.controller.plate is not None:
-            from ui.panel.shotdoc import plate_stem
+            from plugin.shot import plate_stem
             stem = plate_stem(self.controller.plate.path)
         self.controller.run_settings.output_path = os.path.join(folder, stem + "_{object}.####.exr")
         self.panel.run_box.load_settings()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from typing import Callable, List, Optional, Tuple
 
+from plugin.shot import RunSettings, object_name_problem
 from ui.panel.alphas import WrittenAlphas
 from ui.panel.edits import MaskEdits
 from ui.panel.events import Event
@@ -26,7 +27,6 @@ from ui.panel.model import PALETTE, MattedObject, PlateInfo, SamState  # noqa: F
 from ui.panel.link import WorkerLink
 from ui.panel.runs import Runs
 from ui.panel.samclicks import SamClicks
-from ui.panel.shotdoc import RunSettings
 
 
 class PanelController:
@@ -352,6 +352,11 @@ class PanelController:
         obj = self.object(obj_id)
         name = " ".join(str(name).split())
         if obj is None or not name:
+            return
+        problem = object_name_problem(name)  # the run's own check: names become file names
+        if problem:
+            self.error(f"object name {problem}")
+            self.emit(Event.OBJECTS, self.objects)
             return
         if any(o.name == name and o.id != obj_id for o in self.objects):
             self.error(f"another object is already called '{name}'; object names name the output files, "

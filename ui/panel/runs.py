@@ -1,12 +1,15 @@
-"""Runs and shot files of the panel: save/load the shot (v1), run_shot, progress, cancel (no Qt)."""
+"""Runs and shot files of the panel: save/load the shot (v1), run_shot, progress, cancel (no Qt).
+
+Shots are built, checked, saved and loaded through `plugin.shot`, the run's own schema: same
+defaults, same checks (names, ranges, the output pattern), one line on failure."""
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
 from typing import Callable, Dict, Optional
 
-from ui.panel import shotdoc
+from plugin import shot as shotfile
+from plugin.errors import ShotFileError
 from ui.panel.events import Event
 from ui.panel.framecache import PreviewCache
 from ui.panel.model import PlateInfo
@@ -51,23 +54,27 @@ class Runs:
             return ""
         ref = shell.plate_ref  # the host's folder for this plate, when it names one
         if ref is not None and ref.output_dir and ref.path == shell.plate.path:
-            return os.path.join(ref.output_dir, "matte", shotdoc.plate_stem(shell.plate.path) + "_{object}.####.exr")
-        return shotdoc.default_output_pattern(shell.plate.path)
+            return os.path.join(ref.output_dir, "matte", shotfile.plate_stem(shell.plate.path) + "_{object}.####.exr")
+        return shotfile.default_output_pattern(shell.plate.path)
 
     def default_shot_path(self) -> str:
-        return shotdoc.default_shot_path(self.shell.plate.path, self.output_pattern())
+        return shotfile.default_shot_path(self.shell.plate.path, self.output_pattern())
 
-    def to_doc(self, shot_path: str, masks_folder: str = "masks") -> shotdoc.ShotDoc:
-        """The shot as a document; mask paths are where `save_shot` writes them."""
+    def to_shot(self, shot_path: str, masks_folder: str = "masks") -> shotfile.Shot:
+        """The shot being edited, checked as the run checks it (ShotFileError, one line); mask
+        paths are where `save_shot` writes them."""
         mask_dir = os.path.join(os.path.dirname(os.path.abspath(shot_path)), masks_folder)
-        stem = shotdoc.plate_stem(self.shell.plate.path)
-        objects = [shotdoc.ShotObject(o.id, o.name, {f: os.path.join(mask_dir, f"{stem}_{_safe(o.name)}.{f}.png")
-                                                     for f in sorted(o.masks)}, o.colour)
-                   for o in self.shell.objects if o.masks]
-        p = self.shell.plate
-        return shotdoc.ShotDoc(plate_path=p.path, first=p.first, last=p.last, colourspace=p.colourspace,
-                               ocio_config=p.ocio_config, frame_offset=p.frame_offset, display=self.shell.display,
-                               view=self.shell.view, objects=objects, run=replace(self.shell.run_settings))
+        stem = shotfile.plate_stem(self.shell.plate.path)
+        objects = tuple(shotfile.ShotObject(o.id, o.name, {f: os.path.join(mask_dir, f"{stem}_{_safe(o.name)}.{f}.png")
+                                                           for f in sorted(o.masks)}, _colour_floats(o.colour))
+                        for o in self.shell.objects if o.masks)
+        p, run = self.shell.plate, self.shell.run_settings
+        plate = shotfile.PlateSpec(path=p.path, first=p.first, last=p.last, colourspace=p.colourspace,
+                                   ocio_config=p.ocio_config, frame_offset=p.frame_offset)
+        shot = shotfile.Shot(plate=plate, objects=objects, output=run.output(self.output_pattern()),
+                             engine=run.engine(), display=self.shell.display, view=self.shell.view,
+                             dilate=run.dilate, erode=run.erode, direction=run.direction)
+        return shot.checked(shot_path)
 
     def autosave_path(self) -> str:
         """Beside the outputs, next to where Save puts the shot: `<plate>.matanyone.autosave.json`."""
@@ -86,16 +93,22 @@ class Runs:
             self.shell.error("open a plate before saving a shot")
             return
         shot_path = os.path.abspath(shot_path or self.shell.shot_path or self.default_shot_path())
-        doc = self.to_doc(shot_path, "autosave_masks" if autosave else "masks")
+        if autosave and not any(o.masks for o in self.shell.objects):
+            return  # nothing a shot file could hold yet
+        try:
+            shot = self.to_shot(shot_path, "autosave_masks" if autosave else "masks")
+        except ShotFileError as err:
+            self.shell.error(str(err))
+            return
         token = self.shell.edits.checkpoint()
-        jobs = [(self.shell.masks.copy(o.masks[f]), doc_obj.keyframes[f])
-                for o, doc_obj in zip([o for o in self.shell.objects if o.masks], doc.objects) for f in o.masks]
+        jobs = [(self.shell.masks.copy(o.masks[f]), shot_obj.keyframes[f])
+                for o, shot_obj in zip([o for o in self.shell.objects if o.masks], shot.objects) for f in o.masks]
 
         def work():
             try:
                 for mask, path in jobs:
                     self.shell.masks.save(mask, path)
-                shotdoc.save(doc, shot_path)
+                shot.save(shot_path)
             except Exception as err:  # noqa: BLE001
                 self.shell.post(lambda e=err: self.shell.error_from(e, f"saving {shot_path}"))
                 return
@@ -115,18 +128,18 @@ class Runs:
     def load_shot(self, shot_path: str) -> None:
         """Open a shot file: its plate, objects, keyframe masks and settings."""
         try:
-            doc = shotdoc.load(shot_path)
-        except shotdoc.ShotFileError as err:
+            doc = shotfile.Shot.load(shot_path)
+        except ShotFileError as err:
             self.shell.error(str(err))
             return
 
         def opened():
             self.shell.shot_path = os.path.abspath(shot_path)
-            self.shell.run_settings = replace(doc.run)
+            self.shell.run_settings = shotfile.RunSettings.from_shot(doc)
             self.shell.display, self.shell.view = doc.display or self.shell.display, doc.view or self.shell.view
             width, height = self.shell.plate.width, self.shell.plate.height
             for item in doc.objects:
-                self.shell.add_object(item.name, obj_id=item.id, colour=item.colour)
+                self.shell.add_object(item.name, obj_id=item.id, colour=_colour_hex(item.colour))
             self.shell.select(self.shell.objects[0].id if self.shell.objects else None)
             self.shell.emit(Event.RUN_SETTINGS, self.shell.run_settings)
 
@@ -152,8 +165,9 @@ class Runs:
                     self.shell.emit(Event.SHOT_LOADED, self.shell.shot_path)
                 self.shell.post(put)
             self.shell.submit(work)
-        self.shell.open_plate(doc.plate_path, colourspace=doc.colourspace, first=doc.first, last=doc.last,
-                        frame_offset=doc.frame_offset, ocio_config=doc.ocio_config, on_opened=opened)
+        p = doc.plate
+        self.shell.open_plate(p.path, colourspace=p.colourspace, first=p.first, last=p.last,
+                              frame_offset=p.frame_offset, ocio_config=p.ocio_config, on_opened=opened)
 
     def check_runnable(self) -> Optional[str]:
         """One sentence saying why Run cannot start, or None."""
@@ -280,6 +294,20 @@ class Runs:
     def _preview_ready(self, frame: int, image) -> None:
         self.previews.put(frame, image)
         self.shell.emit(Event.PREVIEW, {"frame": frame, "image": image})
+
+
+def _colour_floats(colour: Optional[str]):
+    """'#rrggbb' (the panel's) -> (r, g, b) in 0-1 (the shot file's)."""
+    if not colour:
+        return None
+    hexa = colour.lstrip("#")
+    return tuple(round(int(hexa[i:i + 2], 16) / 255.0, 4) for i in (0, 2, 4))
+
+
+def _colour_hex(colour) -> Optional[str]:
+    if colour is None:
+        return None
+    return "#" + "".join("%02x" % max(0, min(255, int(round(float(c) * 255)))) for c in colour)
 
 
 def _safe(name: str) -> str:
