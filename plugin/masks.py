@@ -58,6 +58,7 @@ def read_mask(path: str) -> np.ndarray:
     inp = _open_mask(path)
     try:
         spec = inp.spec()
+        _refuse_odd_images(path, spec)
         fmt = str(spec.format)
         want = "uint8" if fmt == "uint8" else ("uint16" if fmt == "uint16" else "float")
         pixels = inp.read_image(0, 0, 0, spec.nchannels, want)
@@ -74,6 +75,22 @@ def read_mask(path: str) -> np.ndarray:
     if want == "uint16":
         return (channel.astype(np.float32) / 65535.0).astype(np.float32)
     return np.clip(np.nan_to_num(channel.astype(np.float32)), 0.0, 1.0)
+
+
+def _refuse_odd_images(path: str, spec) -> None:
+    """Masks are flat coverage: never allocate a broken header's window, read deep samples as
+    pixels, or scale integer ids to tiny coverage."""
+    from plugin.sequences import window_problem
+    problem = window_problem(spec)
+    if problem:
+        raise MaskError(f"{path}: the mask has {problem}")
+    if spec.deep:
+        raise MaskError(f"{path}: a deep image, not a flat mask; flatten it or export a flat matte")
+    formats = list(spec.channelformats) or [spec.format]
+    if path.lower().endswith(".exr") and any(str(f).startswith(("uint", "int")) and str(f) not in ("uint8", "uint16")
+                                             for f in formats):
+        raise MaskError(f"{path}: the mask has integer (uint) channels: ids, not coverage; give a half or "
+                        f"float EXR, or an 8/16-bit PNG")
 
 
 def _place_in_display(pixels: np.ndarray, spec) -> np.ndarray:

@@ -252,12 +252,20 @@ class ImageSequencePlate(Plate):
 MAX_WINDOW_PIXELS = 1 << 28
 
 
-def _check_windows(path: str, frame: int, spec) -> None:
+def window_problem(spec) -> Optional[str]:
+    """What is wrong with an image's windows ('a 1000000x1000000 display window, ...'), or None."""
     for label, w, h in (("display", spec.full_width, spec.full_height), ("data", spec.width, spec.height)):
         if w <= 0 or h <= 0 or w * h > MAX_WINDOW_PIXELS:
-            raise PlateError(f"{path}: frame {frame} has a {w}x{h} {label} window, outside what a plate "
-                             f"can be (1 to {MAX_WINDOW_PIXELS} pixels, e.g. 16384x16384); fix the "
-                             f"file's {label} window or re-render it")
+            return (f"a {w}x{h} {label} window, outside what an image can be here (1 to "
+                    f"{MAX_WINDOW_PIXELS} pixels, e.g. 16384x16384); fix the file's {label} window or "
+                    f"re-render it")
+    return None
+
+
+def _check_windows(path: str, frame: int, spec) -> None:
+    problem = window_problem(spec)
+    if problem:
+        raise PlateError(f"{path}: frame {frame} has {problem}")
 
 
 def _flattened(oiio, path: str, frame: int, spec) -> np.ndarray:

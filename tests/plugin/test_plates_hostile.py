@@ -175,3 +175,42 @@ def test_constant_rate_matroska_counts_its_frames(tmp_path):
         assert plate.frames == [1, 2, 3, 4, 5] and not plate.variable_rate
         assert plate.fps == 24 and _levels(plate) == [0, 1, 2, 3, 4]
         assert dict(plate.describe())["fps"] == "24"
+
+
+# --------------------------------------------------------------------------- the same files as keyframe masks
+
+def _deep_exr(path):
+    import OpenImageIO as oiio
+    spec = oiio.ImageSpec(2, 2, 2, "float")
+    spec.channelnames, spec.alpha_channel, spec.deep = ("A", "Z"), 0, True
+    deep = oiio.DeepData()
+    deep.init(spec)
+    for p in range(4):
+        deep.set_samples(p, 1)
+    for p in range(4):
+        deep.set_deep_value(p, 0, 0, 0.5)
+        deep.set_deep_value(p, 1, 0, 1.0)
+    _write_exr(path, spec, deep=deep)
+
+
+def _uint_exr(path):
+    import OpenImageIO as oiio
+    spec = oiio.ImageSpec(2, 2, 1, "uint")
+    spec.channelnames = ("A",)
+    _write_exr(path, spec, np.full((2, 2, 1), 7, np.uint32))
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: media.write_image(p, np.ones((4, 4), np.float32), channels=["A"],
+                                 display_window=(0, 0, 1000000, 1000000)), "1000000x1000000 display window"),
+    (_deep_exr, "a deep image, not a flat mask"),
+    (_uint_exr, "integer (uint) channels: ids, not coverage"),
+], ids=["absurd window", "deep", "uint"])
+def test_odd_mask_files_are_one_line(tmp_path, make, words):
+    from plugin import masks
+    from plugin.errors import MaskError
+    path = tmp_path / "m.1001.exr"
+    make(path)
+    with pytest.raises(MaskError, match="m.1001.exr: ") as err:
+        masks.read_mask(str(path))
+    assert words in str(err.value) and "\n" not in str(err.value)
