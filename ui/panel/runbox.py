@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from plugin.protocol import DEVICES, DIRECTIONS, MODELS, PRECISIONS
+from plugin.shot import LIMITS
 from ui.panel.events import Event
 from ui.panel.models import MODEL_LABELS
 from ui.qt import QtCore, QtWidgets
@@ -50,9 +51,9 @@ class RunBox(QtWidgets.QGroupBox):
         self._has_plate = False
         self._missing_model = ""
         self.warmup = QtWidgets.QSpinBox()
-        self.warmup.setRange(0, 100)
+        self.warmup.setRange(LIMITS["warmup"].low, LIMITS["warmup"].high)     # the shot file's own bounds
         self.cleanup = QtWidgets.QSpinBox()
-        self.cleanup.setRange(0, 100)
+        self.cleanup.setRange(LIMITS["dilate"].low, LIMITS["dilate"].high)
         self.cleanup.setSuffix(" px")
         self.direction = QtWidgets.QComboBox()
         for key in DIRECTIONS:
