@@ -99,6 +99,18 @@ def parse(path: str) -> FramePattern:
     return FramePattern(directory, prefix, m.group(3), len(digits.lstrip("-")))
 
 
+_BRACKETS = re.compile(r"^(?P<head>.*?)\[(?P<first>\d+)-(?P<last>\d+)\](?P<tail>[^\[\]]*)$")
+
+
+def bracketed(path: str) -> Optional[Tuple[str, int, int]]:
+    """Resolve's `name.[1001-1100].exr` -> ('name.####.exr', 1001, 1100); None for other paths."""
+    match = _BRACKETS.match(path)
+    if not match:
+        return None
+    first = match.group("first")
+    return match.group("head") + "#" * len(first) + match.group("tail"), int(first), int(match.group("last"))
+
+
 def compact_ranges(frames: List[int]) -> str:
     """`[1, 2, 3, 7, 9, 10]` -> `"1-3, 7, 9-10"` (for error messages)."""
     out: List[Tuple[int, int]] = []

@@ -7,10 +7,9 @@ import os
 import re
 from typing import List, Optional, Tuple
 
+from plugin import framepattern
 from plugin.errors import PlateError, UserError
 
-_BRACKETS = re.compile(r"^(?P<head>.*?)\[(?P<first>\d+)-(?P<last>\d+)\](?P<tail>[^\[\]]*)$")
-_TOKEN = re.compile(r"(#+|%0?\d*d)")
 
 
 def timecode_to_frames(timecode: str, fps: float) -> int:
@@ -37,15 +36,12 @@ def frame_rate(text, default: float) -> float:
 def sequence_pattern(path: str) -> Tuple[str, Optional[int], Optional[int]]:
     """(pattern with '#', first, last) for Resolve's `name.[1001-1100].exr` form; the path
     unchanged with (None, None) for a movie or a pattern without a range."""
-    match = _BRACKETS.match(path)
-    if match:
-        first = match.group("first")
-        return match.group("head") + "#" * len(first) + match.group("tail"), int(first), int(match.group("last"))
-    return path, None, None
+    found = framepattern.bracketed(path)
+    return found if found else (path, None, None)
 
 
 def is_sequence(path: str) -> bool:
-    return bool(_BRACKETS.match(path) or _TOKEN.search(os.path.basename(path)))
+    return bool(framepattern.bracketed(path) or framepattern.has_token(path))
 
 
 def source_range(source_start: int, source_end: Optional[int], duration: int, media_base: int,
@@ -85,34 +81,31 @@ def source_range(source_start: int, source_end: Optional[int], duration: int, me
 
 def frame_paths(pattern: str, first: int, last: int) -> List[str]:
     """Each frame's file of a `####`/`%04d` pattern; a movie path stays one path."""
-    token = _TOKEN.search(os.path.basename(pattern))
-    if not token:
+    if not framepattern.has_token(pattern):
         return [pattern]
-    text = token.group(0)
-    width = len(text) if text.startswith("#") else int(text[1:-1].lstrip("0") or 1)
-    start = len(pattern) - len(os.path.basename(pattern)) + token.start()
-    head, tail = pattern[:start], pattern[start + len(text):]
-    return [f"{head}{frame:0{width}d}{tail}" for frame in range(first, last + 1)]
+    parsed = framepattern.parse(pattern)
+    return [parsed.path(frame) for frame in range(first, last + 1)]
 
 
 def printf_pattern(pattern: str) -> Optional[str]:
     """`shot.####.exr` -> `shot.%04d.exr` (what ImportMedia wants); None for a movie."""
-    token = _TOKEN.search(os.path.basename(pattern))
-    if not token:
+    if not framepattern.has_token(pattern):
         return None
-    text = token.group(0)
-    printf = f"%0{len(text)}d" if text.startswith("#") else text
-    start = len(pattern) - len(os.path.basename(pattern)) + token.start()
-    return pattern[:start] + printf + pattern[start + len(text):]
+    parsed = framepattern.parse(pattern)
+    return _in_folder(parsed, f"{parsed.prefix}%0{parsed.padding}d{parsed.suffix}")
 
 
 def matte_matches(path: str, pattern: str) -> bool:
     """Whether a matte path Resolve lists (one file, a `[a-b]` range or a pattern) is this output."""
-    token = _TOKEN.search(os.path.basename(pattern))
-    if not token:
+    if not framepattern.has_token(pattern):
         return os.path.normcase(os.path.normpath(path)) == os.path.normcase(os.path.normpath(pattern))
-    start = len(pattern) - len(os.path.basename(pattern)) + token.start()
-    head, tail = pattern[:start], pattern[start + len(token.group(0)):]
+    parsed = framepattern.parse(pattern)
+    head, tail = _in_folder(parsed, parsed.prefix), parsed.suffix
     frames = r"(\d+|\[\d+-\d+\]|#+|%0?\d*d)"
     norm = lambda p: os.path.normcase(p.replace("\\", "/"))  # noqa: E731
     return re.fullmatch(re.escape(norm(head)) + frames + re.escape(norm(tail)), norm(path)) is not None
+
+
+def _in_folder(parsed: "framepattern.FramePattern", name: str) -> str:
+    # The pattern's own folder text, kept as given (Resolve compares paths as strings).
+    return parsed.directory + os.sep + name if parsed.directory else name

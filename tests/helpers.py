@@ -19,3 +19,9 @@ def assert_alpha_close(actual, expected, *, mean: float, max: float, label: str 
     worst = np.unravel_index(int(diff.argmax()), diff.shape) if diff.size else ()
     msg = f"{label}: mean |d| {diff.mean():.3g} (bound {mean:g}), max |d| {diff.max():.3g} (bound {max:g}) at {worst}"
     assert diff.mean() <= mean and diff.max() <= max, msg
+
+
+# DESIGN "Host Python": the modules of `plugin` that ui/ and the bridges may import (standard
+# library only, Python 3.9); the host-Python tests import and parse each of them.
+HOST_SAFE = ("plugin.errors", "plugin.settings", "plugin.shot", "plugin.framepattern", "plugin.protocol",
+             "plugin.client")

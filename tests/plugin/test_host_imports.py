@@ -1,5 +1,7 @@
 """DESIGN "Host Python": what hosts import runs in a Python without torch, numpy, OpenImageIO,
-OpenColorIO or PyAV, and parses as Python 3.9; `plugin/` and `matanyone_engine/` never import Qt."""
+OpenColorIO or PyAV, and parses as Python 3.9; `plugin/` and `matanyone_engine/` never import Qt.
+Every `plugin` module that ui/ or a bridge imports is one of the host-safe modules, and those
+import only the standard library and each other."""
 import ast
 import subprocess
 import sys
@@ -8,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import HOST_SAFE
+
 REPO = Path(__file__).resolve().parents[2]
-HOST_MODULES = ("ui", "nuke_bridge", "resolve_bridge", "plugin.protocol", "plugin.client")
+HOST_MODULES = ("ui", "nuke_bridge", "resolve_bridge") + HOST_SAFE
 BLOCKED = ("torch", "numpy", "OpenImageIO", "PyOpenColorIO", "av", "scipy", "matanyone_engine")
 QT_NAMES = ("Qt", "PySide2", "PySide6", "PyQt5", "PyQt6", "shiboken2", "shiboken6")
 
 
 def host_files():
-    files = [REPO / "plugin" / "protocol.py", REPO / "plugin" / "client.py",
-             REPO / "plugin" / "errors.py", REPO / "plugin" / "settings.py", REPO / "plugin" / "__init__.py"]
+    files = [REPO / (m.replace(".", "/") + ".py") for m in HOST_SAFE] + [REPO / "plugin" / "__init__.py"]
     for pkg in ("ui", "nuke_bridge", "resolve_bridge"):
         files += sorted((REPO / pkg).rglob("*.py"))
     return [f for f in files if f.is_file()]
@@ -47,6 +50,42 @@ def test_host_modules_import_with_heavy_modules_blocked():
 @pytest.mark.parametrize("path", host_files(), ids=lambda p: str(p.relative_to(REPO)))
 def test_host_files_parse_as_python_3_9(path):
     ast.parse(path.read_text(encoding="utf-8"), filename=str(path), feature_version=(3, 9))
+
+
+def _imports(path: Path):
+    """Every module an import statement in `path` names, top-level or inside a function."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{a.name}" for a in node.names)
+
+
+def test_hosts_import_only_the_host_safe_plugin_modules():
+    seen = set()
+    for pkg in ("ui", "nuke_bridge", "resolve_bridge"):
+        for path in sorted((REPO / pkg).rglob("*.py")):
+            for name in _imports(path):
+                module = ".".join(name.split(".")[:2])
+                if name.startswith("plugin.") and (REPO / (module.replace(".", "/") + ".py")).is_file():
+                    assert module in HOST_SAFE, f"{path.relative_to(REPO)} imports {module}, not host-safe"
+                    seen.add(module)
+    # ui/ and the bridges use the contract instead of copies (plugin.settings comes through plugin.client)
+    assert {"plugin.errors", "plugin.shot", "plugin.framepattern", "plugin.protocol", "plugin.client"} <= seen
+
+
+@pytest.mark.parametrize("module", HOST_SAFE)
+def test_host_safe_modules_import_only_the_standard_library(module):
+    path = REPO / (module.replace(".", "/") + ".py")
+    for name in _imports(path):
+        top = name.split(".")[0]
+        if top == "plugin":
+            assert ".".join(name.split(".")[:2]) in HOST_SAFE or name in ("plugin",), f"{module} imports {name}"
+        elif top == "platformdirs":
+            assert module == "plugin.settings"  # optional: guarded by `except ImportError`, a folder of its own
+        else:
+            assert top in sys.stdlib_module_names or top == "__future__", f"{module} imports {name}"
 
 
 def imported_names(path: Path):

@@ -4,11 +4,10 @@ Layout and last folders are remembered with QSettings; the work itself is the pa
 """
 from __future__ import annotations
 
-import glob
 import os
-import re
 from typing import List, Optional
 
+from plugin import framepattern
 from ui.qt import QtCore, QtGui, QtWidgets
 
 from ui.panel.widgets import SHORTCUTS, Panel
@@ -16,7 +15,6 @@ from ui.panel.widgets import SHORTCUTS, Panel
 PLATE_FILTER = ("Plates (*.exr *.dpx *.tif *.tiff *.png *.jpg *.jpeg *.mov *.mp4 *.mxf);;"
                 "Shot files (*.json);;All files (*)")
 MAX_RECENT = 10
-_FRAME = re.compile(r"^(?P<head>.*?)(?P<digits>\d+)(?P<tail>\.[A-Za-z0-9]+)$")
 MOVIE_SUFFIXES = (".mov", ".mp4", ".mxf", ".avi", ".mkv")
 
 
@@ -25,18 +23,13 @@ def sequence_pattern(path: str) -> str:
 
     'sh010.1001.exr' (with sh010.1002.exr beside it) -> 'sh010.####.exr'.
     """
-    if "#" in path or "%" in path or path.lower().endswith(MOVIE_SUFFIXES):
+    if framepattern.has_token(path) or path.lower().endswith(MOVIE_SUFFIXES):
         return path
-    match = _FRAME.match(os.path.basename(path))
-    if not match:
+    try:
+        parsed = framepattern.parse(path)
+    except ValueError:
         return path
-    folder = os.path.dirname(path)
-    head, digits, tail = match.group("head"), match.group("digits"), match.group("tail")
-    siblings = glob.glob(os.path.join(glob.escape(folder), glob.escape(head) + "[0-9]" * len(digits)
-                                      + glob.escape(tail)))
-    if len(siblings) < 2:
-        return path
-    return os.path.join(folder, head + "#" * len(digits) + tail)
+    return parsed.display if len(parsed.scan()) >= 2 else path
 
 
 def dark_palette() -> QtGui.QPalette:
