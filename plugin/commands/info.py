@@ -3,13 +3,15 @@ fps/timecode, colourspace guess), or with no plate what this install offers (for
 config, weights folder, device)."""
 from __future__ import annotations
 
-HELP = "describe a plate, or (with no plate) the formats, OCIO config, weights folder and device"
+HELP = ("describe a plate, a shot file's run (which output frames are current), or (with neither) "
+        "the formats, OCIO config, weights folder and device")
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("info", help=HELP, description=HELP + ".")
     parser.add_argument("plate", nargs="?", metavar="PLATE",
-                        help="shot.####.exr, shot.%%04d.dpx, shot.$F4.exr, one frame's path, or a movie")
+                        help="shot.####.exr, shot.%%04d.dpx, shot.$F4.exr, one frame's path, a movie, "
+                             "or a shot file (SHOT.json: its run record, a mixed output folder)")
     parser.add_argument("--ocio-config", metavar="PATH", default=None,
                         help="OCIO config to use (default: $OCIO, then the settings file, then OCIO's built-in studio config)")
     parser.add_argument("--check", action="store_true",
@@ -97,7 +99,19 @@ def _install_info(args) -> int:
     return 0
 
 
+def _shot_info(args) -> int:
+    """A shot file: which frames of each object's output hold the shot's current settings."""
+    from plugin.job.files import describe_run
+    from plugin.shot import Shot
+    shot = Shot.load(args.plate)
+    _rows([("shot", args.plate), ("plate", f"{shot.plate.path} ({shot.plate.first}-{shot.plate.last})")]
+          + describe_run(shot))
+    return 0
+
+
 def handle(args) -> int:
+    if args.plate and args.plate.lower().endswith(".json"):
+        return _shot_info(args)
     if args.plate:
         return _plate_info(args)
     return _install_info(args)

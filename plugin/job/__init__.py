@@ -39,7 +39,7 @@ import numpy as np
 
 from plugin import framepattern
 from plugin.job.files import (RUN_RECORD_VERSION, JobPaths, RunLock, clean_stale_temps, disk_full_error,
-                              is_disk_full, job_paths, read_json as _read_json, remove_quietly,
+                              frame_ranges, frames_in, is_disk_full, job_paths, read_json as _read_json, remove_quietly,
                               update_record as _update_record, write_json as _write_json)
 from plugin.errors import OutputError, ShotFileError, MaskError, UserError
 from plugin.shot import EngineSpec, Shot, ShotObject, parse_frame_range
@@ -467,17 +467,29 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
             if kept:
                 logger.info(f"kept (unchanged): {', '.join(o.name for o in kept)}")
 
+            # Frames already holding these settings (an unfinished run of the same settings).
+            carried = {o.name: set() for o in to_run}
+            for o in to_run:
+                r = (record.get("objects") or {}).get(o.name) or {}
+                if r.get("global") == gfp and r.get("fingerprint") == ofps[o.name]:
+                    carried[o.name] = frames_in(r.get("current"))
+
             def entries(status: str) -> Dict[str, dict]:
+                if status == "done":  # every frame, including those of a run this one resumed
+                    done = set(range(shot.plate.first, shot.plate.last + 1))
+                else:
+                    done = runner.current if runner is not None else set()
                 return {o.name: {"fingerprint": ofps[o.name], "global": gfp, "complete": status == "done",
+                                 "current": frame_ranges(carried[o.name] | done),
                                  "status": status, "output": output_pattern(shot, o).display,
                                  "first": shot.plate.first, "last": shot.plate.last, "model": shot.engine.model,
                                  "weights": weights_id, "device": device, "plate_fingerprint": plate_fp,
                                  "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
                         for o in to_run}
 
+            _update_record(paths, entries("running"))
             runner = _Runner(shot, plate, net, to_run, paths, gfp, ofps, weights_id, shot_copy,
                              on_progress, cancelled, logger, force)
-            _update_record(paths, entries("running"))
             status = runner.run()
             _update_record(paths, entries(status))
             if status == "done":
@@ -491,6 +503,11 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
             result.elapsed_s = time.monotonic() - t0
             return result
         except BaseException as err:
+            if runner is not None:  # which frames this run made current, even when it failed
+                try:
+                    _update_record(paths, entries("failed"))
+                except OSError:
+                    pass
             frame_bytes, need = _bytes_left(shot, plate, runner)
             if is_disk_full(err, paths.out_dir, frame_bytes):
                 full = disk_full_error(paths.out_dir, need)
@@ -621,6 +638,7 @@ class _Runner:
         self.passes = _plan(shot, self.objects)
         self.total = sum(len(p.schedule) for p in self.passes)
         self.written = 0
+        self.current: set = set()  # frames written with this run's settings, every object
         self.done = 0
         self.last_whole = None
         self.resumed_from = None
@@ -881,6 +899,7 @@ class _Runner:
                 self._writer_for(o).write(frame, a, rgb)
                 written[o.name] = self._writer_for(o).path(frame)
             self.written += 1
+            self.current.add(frame)
         with self._progress_lock:
             self.done += 1
             done = self.done

@@ -253,3 +253,54 @@ def _size(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024.0
     return f"{n:.1f} TB"
+
+
+# --------------------------------------------------------------------------- which frames are current
+def frame_ranges(frames) -> List[List[int]]:
+    """[[first, last], ...] of a set of frame numbers, in order."""
+    out: List[List[int]] = []
+    for f in sorted(set(frames)):
+        if out and f == out[-1][1] + 1:
+            out[-1][1] = f
+        else:
+            out.append([f, f])
+    return out
+
+
+def frames_in(ranges) -> set:
+    """The frame numbers of a record's `current` ranges (a damaged entry counts as none)."""
+    out = set()
+    for r in ranges or ():
+        if isinstance(r, list) and len(r) == 2 and all(isinstance(v, int) for v in r) and r[1] - r[0] < 10 ** 6:
+            out.update(range(r[0], r[1] + 1))
+    return out
+
+
+def _text(ranges) -> str:
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in ranges) or "none"
+
+
+def describe_run(shot: Shot) -> List[tuple]:
+    """(label, text) rows of a shot's run record: per object, its status, the frames the
+    record's settings wrote, and frames on disk from other settings (a mixed folder)."""
+    from plugin import framepattern
+    paths = job_paths(shot)
+    record = read_json(paths.record)
+    if record is None:
+        return [("run record", f"none in {paths.out_dir} (not run yet)")]
+    entries = record.get("objects") if isinstance(record.get("objects"), dict) else {}
+    rows = [("run record", paths.record)]
+    for o in shot.objects:
+        e = entries.get(o.name)
+        if not isinstance(e, dict):
+            rows.append((o.name, "not run yet"))
+            continue
+        current = frames_in(e.get("current"))
+        on_disk = set(framepattern.parse(shot.output.pattern_for(o)).scan())
+        stale = sorted(on_disk - current)
+        text = f"{e.get('status', '?')}; current frames {_text(frame_ranges(current & on_disk))}"
+        if stale:
+            text += (f"; MIXED: frames {_text(frame_ranges(stale))} are not of these settings (an earlier "
+                     "run's, or not yet recorded by a run that was stopped); run again to finish")
+        rows.append((o.name, text))
+    return rows

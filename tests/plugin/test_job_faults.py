@@ -317,3 +317,48 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(tmp_path, small_di
         if p.endswith(".exr"):
             assert read_alpha(p).shape == (48, 64), p    # whole frames only
     assert direction == "both" or [p for p in left if p.endswith(".exr")]  # it did fill up mid-run
+
+
+# --------------------------------------------------------------------------- F: a mixed folder
+def test_a_cancelled_force_rerun_says_which_frames_are_current_and_resumes(tmp_path, capsys):
+    """Run warm-up 2 to the end, then `--force` with warm-up 3, cancelled after 2 frames: the
+    folder mixes both. The record says which frames are current, `info` says MIXED, and a
+    plain re-run resumes the new settings to the alphas of a fresh warm-up-3 run."""
+    import json
+    import threading
+    from plugin import job
+    from plugin.job import files
+    from plugin.shot import Shot
+    from tests.plugin.pipeline_media import FIRST, make_shot, output_alphas
+    n = 8
+    ref = make_shot(tmp_path / "ref", n=n, warmup=3)
+    assert job.run(Shot.load(ref)).status == "done"
+    shot_path = make_shot(tmp_path / "w", n=n, warmup=2)
+    assert job.run(Shot.load(shot_path)).status == "done"
+    data = json.loads(shot_path.read_text())
+    data["engine"]["warmup"] = 3
+    shot_path.write_text(json.dumps(data))
+    cancel, seen = threading.Event(), []
+
+    def on_progress(p):
+        seen.append(p.frame)
+        if len(seen) >= 2:
+            cancel.set()
+    first = job.run(Shot.load(shot_path), force=True, cancel=cancel, on_progress=on_progress)
+    assert first.status == "cancelled" and first.frames_written < n
+    shot = Shot.load(shot_path)
+    record = files.read_json(job.job_paths(shot).record)["objects"]["hero"]
+    current = files.frames_in(record["current"])
+    assert current == set(range(FIRST, FIRST + first.frames_written)), record["current"]
+    assert cli.main(["info", str(shot_path)]) == 0
+    out = capsys.readouterr().out
+    stale = f"{FIRST + first.frames_written}-{FIRST + n - 1}"
+    assert "MIXED" in out and f"frames {stale} are not of these settings" in out, out
+    second = job.run(Shot.load(shot_path))
+    assert second.status == "done" and second.resumed_from is not None
+    a, b = output_alphas(tmp_path / "ref" / "out"), output_alphas(tmp_path / "w" / "out")
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+    assert cli.main(["info", str(shot_path)]) == 0
+    out = capsys.readouterr().out
+    assert "MIXED" not in out and f"done; current frames {FIRST}-{FIRST + n - 1}" in out, out
