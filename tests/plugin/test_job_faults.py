@@ -330,7 +330,7 @@ def test_a_cancelled_force_rerun_says_which_frames_are_current_and_resumes(tmp_p
     from plugin.job import files
     from plugin.shot import Shot
     from tests.plugin.pipeline_media import FIRST, make_shot, output_alphas
-    n = 8
+    n = 12
     ref = make_shot(tmp_path / "ref", n=n, warmup=3)
     assert job.run(Shot.load(ref)).status == "done"
     shot_path = make_shot(tmp_path / "w", n=n, warmup=2)
