@@ -3,7 +3,8 @@ its alpha attached as a clip matte (or timeline matte, or media pool clip) out.
 
 Runs in whichever Python started the panel (Resolve's own or the product's): standard
 library only. Every call on `resolve` objects is one of Resolve's documented scripting
-calls (checked against `fusionscript-stubs` by the tests).
+calls, used only from the release whose README documents it, with that README's
+parameters (the tests run against a fake of each release from 18.6 to 21).
 """
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import os
 import subprocess
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from resolve_bridge.media import (frame_paths, frame_rate, is_sequence, matte_matches, printf_pattern,
-                                  sequence_pattern, source_range, timecode_to_frames)
+from resolve_bridge.media import (check_speed, frame_paths, frame_rate, is_sequence, matte_matches,
+                                  printf_pattern, sequence_form, sequence_pattern, timecode_to_frames,
+                                  used_frames)
+from resolve_bridge.record import MatteRecord
 from ui.host import PlateRef
 
 from plugin.errors import OutputError, PlateError, UserError
@@ -21,6 +24,9 @@ MATTE_MODES = ("clip", "timeline", "bin")  # clip matte | timeline matte | media
 MATTE_FORMATS = ("exr", "prores4444")      # the EXR sequence itself | a ProRes 4444 movie of it
 MATTE_BIN = "MatAnyone"
 _COLOUR_MANAGED = ("davinciYRGBColorManaged", "davinciYRGBColorManagedv2")
+SUBFRAME_CALLS = (19, 0, 2)  # GetStart/GetEnd/GetDuration/GetLeftOffset(subframe_precision) from here
+SOURCE_FRAME_CALLS = (19, 0, 2)  # Get/SetThirdPartyMetadata, GetSourceStartFrame/EndFrame from here
+PLAYHEAD_PAGES = ("cut", "edit", "color", "fairlight", "deliver")  # where GetCurrentTimecode answers
 # Resolve input colour space names -> OCIO built-in studio config names.
 RESOLVE_TO_OCIO = {
     "Rec.709 Gamma 2.4": "Gamma 2.4 Encoded Rec.709",
@@ -52,19 +58,19 @@ def ocio_name(resolve_name: str) -> Optional[str]:
     return RESOLVE_TO_OCIO.get((resolve_name or "").strip())
 
 
-def _optional_call(obj, name: str):
-    """`obj.name()`, or None where this Resolve lacks the call (its objects then give None)."""
+def resolve_version(resolve) -> Tuple[int, int, int]:
+    """(major, minor, patch) from `Resolve.GetVersion()` (every release since 16)."""
+    fields = list(resolve.GetVersion() or [])[:3]
     try:
-        value = getattr(obj, name)()
-    except (AttributeError, TypeError):
-        return None
-    return value
+        return tuple(int(v) for v in fields + [0] * (3 - len(fields)))  # type: ignore[return-value]
+    except (TypeError, ValueError):
+        return (0, 0, 0)
 
 
 # ---- the host ------------------------------------------------------------------------
 
 class ResolveHost:
-    """The `HostAdapter` the panel gets for DaVinci Resolve (Studio: scripting needs it)."""
+    """The `HostAdapter` the panel gets for DaVinci Resolve (18.6 and later, Free or Studio)."""
 
     name = "resolve"
 
@@ -75,6 +81,7 @@ class ResolveHost:
         if matte_format not in MATTE_FORMATS:
             raise UserError(f"matte format '{matte_format}' is not one of {', '.join(MATTE_FORMATS)}.")
         self.resolve = resolve
+        self.version = resolve_version(resolve)
         self.matte_mode = matte_mode
         self.matte_format = matte_format
         self._run_command = run_command or _run_worker_command
@@ -97,20 +104,34 @@ class ResolveHost:
         return frame_rate(self.timeline().GetSetting("timelineFrameRate"), 24.0)
 
     def current_frame(self) -> int:
-        return timecode_to_frames(self.timeline().GetCurrentTimecode(), self.fps())
+        timecode = self.timeline().GetCurrentTimecode()
+        if not timecode:  # Resolve answers only on the Cut, Edit, Color, Fairlight and Deliver pages
+            page = self.resolve.GetCurrentPage() or "current"
+            raise UserError(f"Resolve gives no playhead position on the {page.capitalize()} page: switch to "
+                            "the Edit or Color page, park the playhead on the clip, then run MatAnyone again.")
+        return timecode_to_frames(timecode, self.fps())
 
     def frame_range(self) -> Tuple[int, int]:
         timeline = self.timeline()
         return int(timeline.GetStartFrame()), int(timeline.GetEndFrame())
 
+    def _frames(self, item, call: str) -> int:
+        """A TimelineItem frame count, called as this release's README has it."""
+        method = getattr(item, call)
+        return int(method(False) if self.version >= SUBFRAME_CALLS else method())
+
     # -- which clip
     def clips_at_playhead(self) -> List[Tuple[int, object]]:
-        """(video track index, item) of every media clip under the playhead, top track first."""
+        """(video track index, item) of every enabled media clip under the playhead on an
+        enabled track, top track first."""
         timeline, frame = self.timeline(), self.current_frame()
         found = []
         for track in range(int(timeline.GetTrackCount("video")), 0, -1):
+            if not timeline.GetIsTrackEnabled("video", track):
+                continue
             for item in timeline.GetItemListInTrack("video", track) or []:
-                if item.GetStart(False) <= frame < item.GetEnd(False) and self._has_media(item):
+                if self._frames(item, "GetStart") <= frame < self._frames(item, "GetEnd") \
+                        and item.GetClipEnabled() and self._has_media(item):
                     found.append((track, item))
         return found
 
@@ -130,14 +151,9 @@ class ResolveHost:
         if not candidates:
             timeline = self.timeline()
             raise PlateError(
-                f"No clip with media under the playhead on timeline '{timeline.GetName()}' at "
+                f"No enabled clip with media under the playhead on timeline '{timeline.GetName()}' at "
                 f"{timeline.GetCurrentTimecode()}: park the playhead on the clip to matte.")
-        if len(candidates) == 1:
-            return candidates[0][1]
-        # Several overlap: Resolve's current video item is the top one; the picker lets the user choose.
-        current = self.timeline().GetCurrentVideoItem()
-        ids = {item.GetUniqueId(): item for _, item in candidates}
-        return ids.get(current.GetUniqueId() if current else None, candidates[0][1])
+        return candidates[0][1]  # the top enabled track's clip, as Resolve shows it
 
     # -- the plate
     def selected_plate(self) -> PlateRef:
@@ -147,21 +163,16 @@ class ResolveHost:
         if not raw_path:
             raise PlateError(f"Clip '{item.GetName()}' has no media file (offline?): relink it, then try again.")
         pattern, seq_first, _ = sequence_pattern(raw_path)
-        clip_fps = frame_rate(media.GetClipProperty("FPS"), self.fps())
-        media_base = timecode_to_frames(media.GetClipProperty("Start TC") or "00:00:00:00", clip_fps)
-        frames = int(media.GetClipProperty("Frames") or 0)
+        timeline_fps = self.fps()
+        clip_fps = frame_rate(media.GetClipProperty("FPS"), timeline_fps)
         sequence = is_sequence(raw_path)
-        if sequence and seq_first is None:
-            seq_first = media_base  # Resolve derives a sequence's start timecode from its first number
-        start, end = _optional_call(item, "GetSourceStartFrame"), _optional_call(item, "GetSourceEndFrame")
-        left = item.GetLeftOffset(False)
-        if start is None:  # before Resolve 18.5: the left offset is the first used media frame
-            start, end = left, None
-        duration = int(item.GetDuration(False))
+        first_number = (seq_first if seq_first is not None else _int(media.GetClipProperty("Start"), 1)) if sequence else 1
         try:
-            first, last = source_range(int(start), None if end is None else int(end), duration,
-                                       media_base, frames, seq_first if sequence else 1,
-                                       None if left is None else int(left))
+            first, last = used_frames(self._frames(item, "GetLeftOffset"), self._frames(item, "GetDuration"),
+                                      clip_fps, timeline_fps, _int(media.GetClipProperty("Frames"), 0),
+                                      first_number)
+            if self.version >= SOURCE_FRAME_CALLS:
+                check_speed(item.GetSourceStartFrame(), item.GetSourceEndFrame(), last - first + 1)
         except UserError as err:
             raise PlateError(f"Clip '{item.GetName()}': {err}") from None
         return PlateRef(
@@ -170,10 +181,11 @@ class ResolveHost:
             last=last,
             colourspace=self.input_colourspace(media),
             ocio_config=None,
-            frame_offset=int(item.GetStart(False)) - first,
+            frame_offset=self._frames(item, "GetStart") - first,
             label=item.GetName(),
             extra={"item": item.GetUniqueId(), "media": media.GetUniqueId(),
-                   "kind": "sequence" if sequence else "movie"},
+                   "kind": "sequence" if sequence else "movie", "media_first": str(first_number),
+                   "start_tc": media.GetClipProperty("Start TC") or "", "fps": f"{clip_fps:g}"},
         )
 
     def input_colourspace(self, media) -> Optional[str]:
@@ -190,74 +202,131 @@ class ResolveHost:
     def bring_back(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> None:
         item = self._item_by_id(plate.extra.get("item"))
         media = item.GetMediaPoolItem()
-        storage, pool = self.resolve.GetMediaStorage(), self.project().GetMediaPool()
         base = os.path.dirname(os.path.abspath(shot_path)) if shot_path else os.getcwd()
         shot = os.path.basename(shot_path or "").split(".")[0] or plate.label
+        record = MatteRecord(shot_path)
         outputs = {}
         for obj, pattern in alpha_patterns.items():  # every object complete before any is attached
             pattern = pattern if os.path.isabs(pattern) else os.path.normpath(os.path.join(base, pattern))
-            paths = frame_paths(pattern, plate.first, plate.last)
-            missing = [p for p in paths if not os.path.isfile(p)]
+            missing = [p for p in frame_paths(pattern, plate.first, plate.last) if not os.path.isfile(p)]
             if missing:
                 raise OutputError(f"matte frame {missing[0]} is missing: run the shot again before attaching it.")
-            outputs[obj] = (pattern, paths)
+            outputs[obj] = pattern
         if self.matte_format == "prores4444":
-            outputs = {obj: self._movie_matte(obj, pattern, shot_path) for obj, (pattern, _) in outputs.items()}
-        for obj, (pattern, paths) in outputs.items():
+            outputs = {obj: self._movie_matte(obj, pattern, shot_path, plate) for obj, pattern in outputs.items()}
+        for obj, pattern in outputs.items():
+            key = f"MatAnyone {shot} {obj}"
+            matte = sequence_form(pattern, plate.first, plate.last)
             if self.matte_mode == "clip":
-                self._replace_clip_matte(storage, pool, media, pattern, paths, obj, f"MatAnyone {shot} {obj}")
-            elif self.matte_mode == "timeline":
-                self._replace_timeline_matte(storage, pool, pattern, paths, obj)
+                self._replace_clip_matte(media, pattern, matte, key, record)
             else:
-                self._replace_bin_clip(pool, pattern, plate, obj)
+                self._replace_in_bin(pattern, matte, plate, key, record)
 
-    def _movie_matte(self, obj: str, pattern: str, shot_path: str) -> Tuple[str, List[str]]:
+    def _movie_matte(self, obj: str, pattern: str, shot_path: str, plate: PlateRef) -> str:
         """A ProRes 4444 movie of `obj`'s finished EXR matte (picture and alpha = the matte),
-        written beside the EXRs by the product's own interpreter; the EXRs stay the master."""
+        written beside the EXRs by the product's own interpreter; the EXRs stay the master.
+        It starts at the media's first frame with the media's start timecode and frame rate,
+        so it lines up with the clip by position and by timecode."""
         if not shot_path:
             raise OutputError("A ProRes matte needs the shot file: run the shot from the panel, then attach again.")
         stem = os.path.basename(pattern).split("#")[0].split("%")[0].rstrip("._") or obj
         movie = os.path.join(os.path.dirname(pattern), stem + "_matte4444.mov")
-        self._run_command(["-m", "plugin", "run", os.path.abspath(shot_path), "--object", obj,
-                           "--preview", movie, "--preview-kind", "matte4444", "--quiet"])
+        args = ["-m", "plugin", "run", os.path.abspath(shot_path), "--object", obj,
+                "--preview", movie, "--preview-kind", "matte4444", "--quiet"]
+        extra = plate.extra or {}
+        if extra.get("media_first"):
+            args += ["--preview-from", extra["media_first"]]
+        if extra.get("start_tc"):
+            args += ["--preview-timecode", extra["start_tc"]]
+        if extra.get("fps"):
+            args += ["--preview-fps", extra["fps"]]
+        self._run_command(args)
         if not os.path.isfile(movie):
             raise OutputError(f"The ProRes matte {movie} was not written: see the shot's log beside it.")
-        return movie, [movie]
+        return movie
 
-    def _replace_clip_matte(self, storage, pool, media, pattern, paths, obj, key) -> None:
-        """Swap this shot's matte of `obj` on the clip; the clip's metadata remembers where
-        the last one was, so a new output folder (v002) still replaces it."""
-        previous = media.GetThirdPartyMetadata(key) or ""
-        old = [p for p in (pool.GetClipMatteList(media) or [])
-               if matte_matches(p, pattern) or (previous and matte_matches(p, previous))]
+    def _previous(self, media, key: str, record: MatteRecord) -> Optional[str]:
+        """Where this shot's last matte of an object went: the clip's third-party metadata
+        (Resolve 19.0.2 and later), else the product's own record."""
+        if self.version >= SOURCE_FRAME_CALLS:
+            value = media.GetThirdPartyMetadata(key)
+            if value:
+                return value
+        return record.get(media.GetUniqueId(), key)
+
+    def _remember(self, media, key: str, matte: str, record: MatteRecord) -> None:
+        record.set(media.GetUniqueId(), key, matte)
+        if self.version >= SOURCE_FRAME_CALLS:
+            media.SetThirdPartyMetadata(key, matte)
+
+    def _replace_clip_matte(self, media, pattern: str, matte: str, key: str, record: MatteRecord) -> None:
+        """Attach `matte` to the clip, then remove this shot's previous matte of the object
+        (never another shot's: two cuts of one source share the clip's mattes). Adding first
+        means a failed add leaves the old matte in place."""
+        storage, pool = self.resolve.GetMediaStorage(), self.project().GetMediaPool()
+        previous = self._previous(media, key, record)
+        listed = list(pool.GetClipMatteList(media) or [])
+        mine = [p for p in listed if matte_matches(p, pattern) or (previous and matte_matches(p, previous))]
+        if matte in listed:  # the same files again: Resolve reads the new frames from them
+            old = [p for p in mine if p != matte]
+        else:
+            if not storage.AddClipMattesToMediaPool(media, [matte]):
+                raise OutputError(f"Resolve would not add {matte} as a clip matte: check that the files "
+                                  "open in Resolve (the previous matte is still attached).")
+            old = mine
+        self._remember(media, key, matte, record)
         if old and not pool.DeleteClipMattes(media, old):
-            raise OutputError(f"Resolve would not remove the previous matte of '{obj}' ({old[0]}): "
-                              "remove it in the Media Pool, then try again.")
-        if not storage.AddClipMattesToMediaPool(media, paths):
-            raise OutputError(f"Resolve would not add {pattern} as a clip matte: check the files open in Resolve.")
-        media.SetThirdPartyMetadata(key, pattern)
+            raise OutputError(f"The new matte is attached but Resolve would not remove the previous one "
+                              f"({old[0]}): remove it in the Media Pool if you no longer need it.")
 
-    def _replace_timeline_matte(self, storage, pool, pattern, paths, obj) -> None:
-        folder = pool.GetCurrentFolder()
-        old = [m for m in (pool.GetTimelineMatteList(folder) or [])
-               if matte_matches(m.GetClipProperty("File Path"), pattern)]
-        if old:
-            pool.DeleteClips(old)
-        if not storage.AddTimelineMattesToMediaPool(paths):
-            raise OutputError(f"Resolve would not add {pattern} as a timeline matte for '{obj}'.")
-
-    def _replace_bin_clip(self, pool, pattern, plate, obj) -> None:
-        root = pool.GetRootFolder()
-        folder = next((f for f in root.GetSubFolderList() if f.GetName() == MATTE_BIN), None)
-        folder = folder or pool.AddSubFolder(root, MATTE_BIN)
+    def _replace_in_bin(self, pattern: str, matte: str, plate: PlateRef, key: str, record: MatteRecord) -> None:
+        """Add the matte to the MatAnyone bin (as a timeline matte or a clip), then remove
+        this shot's previous one from that bin unless a timeline uses it. The Media Pool's
+        current folder is put back as it was."""
+        storage, pool = self.resolve.GetMediaStorage(), self.project().GetMediaPool()
+        folder = self._matte_bin(pool)
+        owner = "bin:" + (plate.extra.get("media") or "")
+        previous = record.get(owner, key)
+        listed = pool.GetTimelineMatteList(folder) if self.matte_mode == "timeline" else folder.GetClipList()
+        old = [c for c in (listed or []) if matte_matches(c.GetClipProperty("File Path"), pattern)
+               or (previous and matte_matches(c.GetClipProperty("File Path"), previous))]
+        current = pool.GetCurrentFolder()
         pool.SetCurrentFolder(folder)
-        old = [c for c in folder.GetClipList() if matte_matches(c.GetClipProperty("File Path"), pattern)]
+        try:
+            if self.matte_mode == "timeline":
+                made = storage.AddTimelineMattesToMediaPool([matte])
+            else:
+                printf = printf_pattern(pattern)
+                info = [{"FilePath": printf, "StartIndex": plate.first, "EndIndex": plate.last}] if printf else [pattern]
+                made = pool.ImportMedia(info)
+        finally:
+            if current:
+                pool.SetCurrentFolder(current)
+        if not made:
+            raise OutputError(f"Resolve would not add {matte} to the '{MATTE_BIN}' bin "
+                              f"(the previous matte is still there).")
+        record.set(owner, key, matte)
+        used = self._used_media_ids()
+        old = [c for c in old if c.GetUniqueId() not in used]
         if old:
             pool.DeleteClips(old)
-        printf = printf_pattern(pattern)
-        info = {"FilePath": printf, "StartIndex": plate.first, "EndIndex": plate.last} if printf else {"FilePath": pattern}
-        if not pool.ImportMedia([info]):
-            raise OutputError(f"Resolve would not import {pattern} into the '{MATTE_BIN}' bin for '{obj}'.")
+
+    def _matte_bin(self, pool):
+        root = pool.GetRootFolder()
+        folder = next((f for f in root.GetSubFolderList() or [] if f.GetName() == MATTE_BIN), None)
+        return folder or pool.AddSubFolder(root, MATTE_BIN)
+
+    def _used_media_ids(self) -> set:
+        """Media pool items cut into any video track of any timeline of the project: never deleted."""
+        project, used = self.project(), set()
+        for index in range(1, int(project.GetTimelineCount() or 0) + 1):
+            timeline = project.GetTimelineByIndex(index)
+            for track in range(1, int(timeline.GetTrackCount("video") or 0) + 1):
+                for item in timeline.GetItemListInTrack("video", track) or []:
+                    media = item.GetMediaPoolItem()
+                    if media:
+                        used.add(media.GetUniqueId())
+        return used
 
     # -- helpers
     def _has_media(self, item) -> bool:
@@ -285,3 +354,10 @@ def _run_worker_command(args: Sequence[str]) -> None:
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         raise OutputError(lines[-1] if lines else f"the matte movie could not be written (exit {proc.returncode}).")
+
+
+def _int(text, default: int) -> int:
+    try:
+        return int(str(text).strip())
+    except (TypeError, ValueError):
+        return default

@@ -1,23 +1,23 @@
 """Connect to DaVinci Resolve, pick the clip, open the panel: what the Scripts menu runs.
 
-The panel is a standalone Qt window (Resolve embeds no Qt). When the Python Resolve runs
-scripts with has no Qt, the menu script starts this module in the product's own
-interpreter instead (`python -m resolve_bridge`), which reaches Resolve the same way.
+The panel is a standalone Qt window (Resolve embeds no Qt) in the product's own interpreter
+(`python -m resolve_bridge`), started by the menu script `MatAnyone.py`, which relays
+Resolve's calls to it (any edition); run by hand, it reaches Resolve Studio directly.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import platform
-import subprocess
 import sys
 from typing import Callable, List, Optional
 
 FREE_VERSION = (
-    "MatAnyone could not reach DaVinci Resolve's scripting (it needs DaVinci Resolve Studio, running, "
-    "with Preferences > System > General > External scripting using set to Local), so in the free "
-    "version matte the plate in the MatAnyone standalone app (matanyone-plugin app) and attach the "
-    "alpha in the Media Pool with right-click > Add As Matte.")
+    "MatAnyone could not reach DaVinci Resolve from outside it (only Studio allows that, with Preferences > "
+    "System > General > External scripting using set to Local), so start it from Resolve's Workspace > "
+    "Scripts > MatAnyone menu, which works in the free version too.")
+ENV_RELAY = "MATANYONE_RESOLVE_RELAY"  # set by MatAnyone.py: Resolve's calls come over stdin/stdout
+ENV_LOG = "MATANYONE_RESOLVE_LOG"      # set by MatAnyone.py: where this process's output goes
 ENV_MATTE = "MATANYONE_RESOLVE_MATTE"
 ENV_FORMAT = "MATANYONE_RESOLVE_FORMAT"
 # Where Resolve installs its scripting modules, per OS (RESOLVE_SCRIPT_API wins when set).
@@ -34,7 +34,7 @@ def import_resolve_module():
     try:
         import DaVinciResolveScript
         return DaVinciResolveScript
-    except ImportError:
+    except (ImportError, AttributeError):  # AttributeError: Python 3.12 on Windows (no `imp`)
         pass
     api = os.environ.get("RESOLVE_SCRIPT_API") or SCRIPT_API.get(platform.system(), "")
     modules = os.path.join(api, "Modules")
@@ -43,11 +43,23 @@ def import_resolve_module():
     try:
         import DaVinciResolveScript
         return DaVinciResolveScript
-    except ImportError:
+    except (ImportError, AttributeError) as err:
         from plugin.errors import UserError
+        why = "was not found" if isinstance(err, ImportError) else f"does not load in Python {sys.version.split()[0]} ({err})"
         raise UserError(
-            f"DaVinciResolveScript was not found (looked in PYTHONPATH and {modules}): set "
-            "RESOLVE_SCRIPT_API, RESOLVE_SCRIPT_LIB and PYTHONPATH as the README (DaVinci Resolve) shows.") from None
+            f"DaVinciResolveScript {why} (looked in PYTHONPATH and {modules}): start MatAnyone from Resolve's "
+            "Workspace > Scripts menu, or set RESOLVE_SCRIPT_API, RESOLVE_SCRIPT_LIB and PYTHONPATH as the "
+            "README (DaVinci Resolve) shows.") from None
+
+
+def connect():
+    """Resolve's `Resolve` object: relayed by the menu script that started this process,
+    else reached directly (external scripting, Studio only); None when Resolve says no."""
+    if os.environ.get(ENV_RELAY) == "1":
+        from resolve_bridge.relay import relayed_resolve
+
+        return relayed_resolve()
+    return import_resolve_module().scriptapp("Resolve")
 
 
 def main(argv: Optional[List[str]] = None, *, show: Optional[Callable] = None,
@@ -67,8 +79,9 @@ def main(argv: Optional[List[str]] = None, *, show: Optional[Callable] = None,
     show, pick, notify = show or _show_panel, pick or _pick_clip, notify or _notify
     from resolve_bridge.host import ResolveHost
 
+    log = os.environ.get(ENV_LOG)
     try:
-        resolve = import_resolve_module().scriptapp("Resolve")
+        resolve = connect()
         if resolve is None:
             notify(FREE_VERSION)
             return 1
@@ -85,25 +98,17 @@ def main(argv: Optional[List[str]] = None, *, show: Optional[Callable] = None,
         host.selected_plate()  # says what is wrong (no clip, retimed, offline) before the panel opens
         return show(host) or 0
     except Exception as err:
-        if not getattr(err, "user_error", False):
+        if getattr(err, "user_error", False):
+            notify("MatAnyone: " + str(err))
+            return 1
+        if not log:
             raise
-        notify("MatAnyone: " + str(err))
+        import traceback
+
+        traceback.print_exc()  # into the log the menu script opened
+        notify(f"MatAnyone stopped: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''} "
+               f"(details in {log}).")
         return 1
-
-
-def run_from_menu(root: str, python: str) -> None:
-    """The Scripts-menu entry: run here when this Python has Qt, else in the product's Python."""
-    try:
-        import ui.qt  # noqa: F401
-    except ImportError:
-        if not python or python.startswith("@") or not os.path.isfile(python):
-            print("MatAnyone: the product's Python was not found: set MATANYONE_PLUGIN_PYTHON or run "
-                  "`python -m resolve_bridge.install` again from the product's environment.")
-            return
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
-        subprocess.Popen([python, "-m", "resolve_bridge"], cwd=root, env=env)
-        return
-    main([])
 
 
 def _app():

@@ -1,5 +1,5 @@
 """Frame and path arithmetic for Resolve media: timecodes, `name.[1001-1100].exr`
-sequences, the source range a timeline item uses, matte file lists. Standard library only.
+sequences, the source frames a timeline item plays, matte file lists. Standard library only.
 """
 from __future__ import annotations
 
@@ -44,39 +44,55 @@ def is_sequence(path: str) -> bool:
     return bool(framepattern.bracketed(path) or framepattern.has_token(path))
 
 
-def source_range(source_start: int, source_end: Optional[int], duration: int, media_base: int,
-                 media_frames: int, first_number: int, left_offset: Optional[int] = None) -> Tuple[int, int]:
-    """The source frame numbers (first, last) a timeline item uses.
+def used_frames(left_offset: int, duration: int, clip_fps: float, timeline_fps: float,
+                media_frames: int, first_number: int) -> Tuple[int, int]:
+    """The source frame numbers (first, last) a timeline item plays, from what every Resolve
+    since 18.6 documents: `GetLeftOffset` and `GetDuration` (timeline frames) and the media
+    pool item's `Frames` and `FPS`. A clip at another frame rate than the timeline plays
+    clip_fps / timeline_fps media frames per timeline frame (a 50p clip in a 25p timeline
+    uses two media frames per timeline frame: not a retime).
 
     Args:
-        source_start, source_end: `GetSourceStartFrame()`/`GetSourceEndFrame()` (end may be None
-            when only the left offset is known). Resolve counts them from the media's start
-            timecode on some media and from 0 on others; both are accepted.
-        duration: the item's duration on the timeline, in frames.
-        media_base: the media's start timecode in frames; media_frames: its length.
+        left_offset: media before the clip's first frame, in timeline frames.
+        duration: the clip's length on the timeline, in timeline frames.
+        media_frames: the media's length in its own frames (0 when Resolve does not say).
         first_number: the source frame number of the media's first frame (a sequence's
             first file number; 1 for a movie, as Nuke and the shot file count).
-        left_offset: `GetLeftOffset(False)`, the media frames before the clip's first one;
-            it settles which counting the start frame uses when both fit the media.
 
     Returns:
         (first, last) source frame numbers, inclusive.
     """
-    in_media = media_base <= source_start < media_base + max(media_frames, 1)
-    index = source_start - media_base if in_media else source_start
-    if left_offset is not None and left_offset in (source_start, source_start - media_base) \
-            and 0 <= left_offset and (not media_frames or left_offset < media_frames):
-        index = left_offset
-    if source_end is not None and abs((source_end - source_start) - duration) > 1:
+    ratio = clip_fps / timeline_fps if clip_fps > 0 and timeline_fps > 0 else 1.0
+    index = int(round(left_offset * ratio))
+    count = max(1, int(round(duration * ratio)))
+    if index < 0 or (media_frames and index + count > media_frames):
+        raise PlateError(f"the clip uses media frames {index}-{index + count - 1}, outside the media's "
+                         f"{media_frames} frames: relink the clip to its full media, then try again.")
+    return first_number + index, first_number + index + count - 1
+
+
+def check_speed(source_start: Optional[int], source_end: Optional[int], used: int) -> None:
+    """Refuse a retimed clip where Resolve says how many source frames it plays
+    (`GetSourceStartFrame`/`GetSourceEndFrame`, Resolve 19.0.2 and later)."""
+    if source_start is None or source_end is None:
+        return
+    played = abs(int(source_end) - int(source_start))
+    if abs(played - used) > 1:
         raise PlateError(
-            f"the clip plays {abs(source_end - source_start)} source frames over {duration} timeline "
-            f"frames (a speed change): matte the clip at 100% speed, then retime the matte with it.")
-    if index < 0 or (media_frames and index >= media_frames):
-        raise PlateError(f"the clip starts at media frame {index}, outside its {media_frames} frames: relink the media.")
-    last_index = index + duration - 1
-    if media_frames:
-        last_index = min(last_index, media_frames - 1)
-    return first_number + index, first_number + last_index
+            f"the clip plays {played} source frames over {used} media frames (a speed change): "
+            f"matte the clip at 100% speed, then retime the matte with it.")
+
+
+def sequence_form(pattern: str, first: int, last: int) -> str:
+    """`shot.####.exr`, 1001, 1100 -> `shot.[1001-1100].exr`: how Resolve names an image
+    sequence clip (its README's ImportMedia example); a movie path stays as it is."""
+    token = _TOKEN.search(os.path.basename(pattern))
+    if not token:
+        return pattern
+    text = token.group(0)
+    width = len(text) if text.startswith("#") else int(text[1:-1].lstrip("0") or 1)
+    start = len(pattern) - len(os.path.basename(pattern)) + token.start()
+    return f"{pattern[:start]}[{first:0{width}d}-{last:0{width}d}]{pattern[start + len(text):]}"
 
 
 def frame_paths(pattern: str, first: int, last: int) -> List[str]:

@@ -179,7 +179,7 @@ def test_resolve_window_opens_on_the_clip(qtbot, fake_resolve_module, fake_worke
     dvr = fake_resolve_module
     media = dvr.MediaPoolItem("m1", "sh010", {"File Path": "/s/sh010.[1001-1100].exr", "FPS": "24",
                                               "Start TC": "00:00:41:17", "Frames": "100"})
-    dvr.fake_project([[dvr.TimelineItem("a", "sh010", media, 86400, 3, 1001, left_offset=0)]])
+    dvr.fake_project([[dvr.TimelineItem("a", "sh010", media, 86400, 3, left_offset=0)]])
     from resolve_bridge.host import ResolveHost
     from resolve_bridge.launch import open_panel_window
 

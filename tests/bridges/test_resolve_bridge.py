@@ -15,8 +15,8 @@ def _media(dvr, uid="m1", path=SEQ, start_tc="00:00:41:17", frames=100, fps=24, 
         "Input Color Space": ics})
 
 
-def _item(dvr, uid, media, start, duration, source_start, **kw):
-    return dvr.TimelineItem(uid, "clip_" + uid, media, start, duration, source_start, **kw)
+def _item(dvr, uid, media, start, duration, left_offset, **kw):
+    return dvr.TimelineItem(uid, "clip_" + uid, media, start, duration, left_offset, **kw)
 
 
 def _host(dvr, tracks, **kw):
@@ -70,55 +70,106 @@ def test_matte_matches_resolve_listings(fake_resolve_module):
     assert matte_matches("/o/hero.mov", "/o/hero.mov") and not matte_matches("/o/hero2.mov", "/o/hero.mov")
 
 
-@pytest.mark.parametrize("start, end, expected", [
-    (1006, 1046, (1006, 1045)),   # counted from the media's start timecode (absolute)
-    (5, 45, (1006, 1045)),        # counted from 0
-    (5, 44, (1006, 1045)),        # an inclusive end frame
-    (5, None, (1006, 1045)),      # only the left offset known
-    (90, 130, (1091, 1100)),      # clipped at the media's end
+@pytest.mark.parametrize("left, duration, clip_fps, tl_fps, expected", [
+    (5, 40, 24, 24, (1006, 1045)),     # same rate: one media frame per timeline frame
+    (0, 100, 24, 24, (1001, 1100)),    # the whole media
+    (5, 40, 50, 25, (1011, 1090)),     # 50p in 25p: two media frames per timeline frame
+    (10, 20, 25, 50, (1006, 1015)),    # 25p in 50p: half a media frame per timeline frame
 ])
-def test_source_range(fake_resolve_module, start, end, expected):
-    from resolve_bridge.media import source_range
+def test_used_frames(fake_resolve_module, left, duration, clip_fps, tl_fps, expected):
+    from resolve_bridge.media import used_frames
 
-    assert source_range(start, end, 40, 1001, 100, 1001) == expected
-
-
-def test_left_offset_settles_a_start_frame_both_countings_fit(fake_resolve_module):
-    from resolve_bridge.media import source_range
-
-    # a sequence numbered from 1: start frame 3 may be index 3 (from 0) or index 2 (from frame 1)
-    assert source_range(3, 13, 10, 1, 50, 1, left_offset=3) == (4, 13)
-    assert source_range(3, 13, 10, 1, 50, 1, left_offset=2) == (3, 12)
-    assert source_range(3, 13, 10, 1, 50, 1) == (3, 12)  # without it: the media's own counting
+    assert used_frames(left, duration, clip_fps, tl_fps, 100, 1001) == expected
 
 
-def test_retimed_clip_is_refused(fake_resolve_module):
-    from resolve_bridge.media import source_range
+def test_used_frames_outside_the_media_is_one_line(fake_resolve_module):
+    from resolve_bridge.media import used_frames
 
-    with pytest.raises(Exception, match="speed change"):
-        source_range(5, 85, 40, 1001, 100, 1001)
+    with pytest.raises(Exception, match="outside the media's 100 frames: relink"):
+        used_frames(70, 40, 24, 24, 100, 1001)
 
 
-# ---- clip selection --------------------------------------------------------------------
+def test_sequence_form_is_resolves_clip_name(fake_resolve_module):
+    from resolve_bridge.media import sequence_form
 
-def test_single_clip_plate_with_offsets_and_colour(fake_resolve_module):
+    assert sequence_form("/o/sh010_hero.####.exr", 1001, 1100) == "/o/sh010_hero.[1001-1100].exr"
+    assert sequence_form("/o/v.%05d.exr", 7, 9) == "/o/v.[00007-00009].exr"
+    assert sequence_form("/o/hero.mov", 1, 9) == "/o/hero.mov"
+
+
+# ---- every Resolve from 18.6 to 21 ------------------------------------------------------
+
+@pytest.fixture(params=["18.6.6", "19.0.0", "19.0.2", "19.1.0", "20.3.0", "21.0.2"])
+def dvr(request, fake_resolve_module):
+    """The fake as each Resolve release documents its calls."""
+    fake_resolve_module.fake_reset(version=request.param)
+    return fake_resolve_module
+
+
+def test_the_fake_offers_each_call_only_from_its_readme(dvr):
+    item = _item(dvr, "a", _media(dvr), 86400, 10, 0)
+    dvr.fake_project([[item]])
+    new = dvr._state["version"] >= (19, 0, 2)
+    assert (item.GetSourceStartFrame is not None) == new
+    assert (item.GetMediaPoolItem().GetThirdPartyMetadata is not None) == new
+    with pytest.raises(TypeError):
+        item.GetStart() if new else item.GetStart(False)
+
+
+def test_the_fake_refuses_offsets_outside_the_media(fake_resolve_module):
     dvr = fake_resolve_module
+    with pytest.raises(ValueError, match="left offset"):
+        dvr.fake_project([[_item(dvr, "a", _media(dvr), 86400, 40, 61)]])
+    dvr.fake_project([[_item(dvr, "a", _media(dvr), 86400, 40, 60)]])  # 0 <= left <= frames - duration
+
+
+@pytest.mark.parametrize("source_frames", ["zero", "timecode"])
+def test_single_clip_plate_with_offsets_and_colour(dvr, source_frames):
+    dvr._state["source_frames"] = source_frames
     media = _media(dvr)
-    item = _item(dvr, "a", media, start=86410, duration=40, source_start=1006, left_offset=5)
+    item = _item(dvr, "a", media, start=86410, duration=40, left_offset=5)
     host = _host(dvr, [[item]], playhead=86420,
                  settings={"colorScienceMode": "davinciYRGBColorManagedv2", "colorSpaceInput": "Rec.709 Gamma 2.4"})
     plate = host.selected_plate()
     assert (plate.path, plate.first, plate.last) == ("/shots/sh010/sh010.####.exr", 1006, 1045)
     assert plate.frame_offset == 86410 - 1006  # timeline frame = source frame + offset
     assert plate.colourspace == "ARRI LogC3 (EI800)"
-    assert plate.extra == {"item": "a", "media": "m1", "kind": "sequence"}
+    assert plate.extra == {"item": "a", "media": "m1", "kind": "sequence", "media_first": "1001",
+                           "start_tc": "00:00:41:17", "fps": "24"}
     assert host.current_frame() == 86420
 
 
-def test_project_input_colourspace_and_unmanaged_projects(fake_resolve_module):
-    dvr = fake_resolve_module
+def test_sequence_with_header_timecode_is_placed_by_its_file_numbers(dvr):
+    """The manual recommends taking a sequence's timecode from its DPX/EXR headers: the
+    start timecode then says nothing about the file numbers."""
+    media = dvr.fake_sequence("m1", "/s/sh020.[0987-1086].dpx", fps=24, header_tc="10:00:00:00")
+    item = _item(dvr, "a", media, start=86400, duration=30, left_offset=13)
+    plate = _host(dvr, [[item]], playhead=86401).selected_plate()
+    assert (plate.path, plate.first, plate.last) == ("/s/sh020.####.dpx", 1000, 1029)
+    assert plate.extra["start_tc"] == "10:00:00:00" and plate.extra["media_first"] == "987"
+
+
+def test_50p_clip_in_a_25p_timeline_is_not_a_retime(dvr):
+    media = dvr.fake_movie("m1", "/m/A001_C002.mov", frames=500, fps=50, start_tc="01:00:00:00")
+    item = _item(dvr, "a", media, start=90000, duration=40, left_offset=12)
+    plate = _host(dvr, [[item]], fps=25, start_frame=90000, playhead=90010).selected_plate()
+    assert (plate.first, plate.last) == (25, 104)  # 80 media frames from media frame 24 (numbered from 1)
+    assert plate.extra["fps"] == "50"
+
+
+def test_retimed_clip_is_refused_where_resolve_says_so(dvr):
+    item = _item(dvr, "a", _media(dvr), 86400, 40, 5, speed=2.0)
+    host = _host(dvr, [[item]], playhead=86401)
+    if dvr._state["version"] < (19, 0, 2):
+        assert host.selected_plate().first == 1006  # 18.6-19.0.1 document no call that shows a retime
+        return
+    with pytest.raises(Exception, match="speed change"):
+        host.selected_plate()
+
+
+def test_project_input_colourspace_and_unmanaged_projects(dvr):
     media = _media(dvr, ics="Project")
-    item = _item(dvr, "a", media, 86400, 10, 1001, left_offset=0)
+    item = _item(dvr, "a", media, 86400, 10, 0)
     host = _host(dvr, [[item]], settings={"colorScienceMode": "davinciYRGBColorManagedv2",
                                           "colorSpaceInput": "Rec.709 Gamma 2.4"})
     assert host.selected_plate().colourspace == "Gamma 2.4 Encoded Rec.709"
@@ -126,28 +177,18 @@ def test_project_input_colourspace_and_unmanaged_projects(fake_resolve_module):
     assert host.selected_plate().colourspace is None  # not colour-managed: the plugin guesses
 
 
-def test_movie_counts_from_one_and_media_timecode(fake_resolve_module):
-    dvr = fake_resolve_module
+def test_movie_counts_from_one(dvr):
     media = _media(dvr, "mov", "/m/A001_C002.mov", start_tc="01:00:00:00", frames=240, ics="")
-    item = _item(dvr, "a", media, start=86400 + 100, duration=48, source_start=86400 + 24, left_offset=24)
+    item = _item(dvr, "a", media, start=86400 + 100, duration=48, left_offset=24)
     plate = _host(dvr, [[item]], playhead=86400 + 110).selected_plate()
     assert (plate.path, plate.first, plate.last) == ("/m/A001_C002.mov", 25, 72)
     assert plate.frame_offset == 86500 - 25 and plate.extra["kind"] == "movie"
 
 
-def test_older_resolve_without_source_frames_uses_the_left_offset(fake_resolve_module):
-    dvr = fake_resolve_module
-    item = _item(dvr, "a", _media(dvr), start=86410, duration=40, source_start=1006, left_offset=5)
-    item.GetSourceStartFrame = None  # what a Resolve without the call hands back for it
-    plate = _host(dvr, [[item]], playhead=86420).selected_plate()
-    assert (plate.first, plate.last, plate.frame_offset) == (1006, 1045, 86410 - 1006)
-
-
-def test_overlapping_clips_top_track_by_default_and_user_choice(fake_resolve_module):
-    dvr = fake_resolve_module
-    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 1001, left_offset=0)
-    high = _item(dvr, "high", _media(dvr, "m2", "/s/sh020.[1-50].exr", "00:00:00:01", 50), 86420, 30, 1, left_offset=0)
-    elsewhere = _item(dvr, "later", _media(dvr, "m3"), 87000, 10, 1001)
+def test_overlapping_clips_top_enabled_track_by_default_and_user_choice(dvr):
+    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 0)
+    high = _item(dvr, "high", _media(dvr, "m2", "/s/sh020.[1-50].exr", "00:00:00:01", 50), 86420, 30, 0)
+    elsewhere = _item(dvr, "later", _media(dvr, "m3"), 87000, 10, 0)
     host = _host(dvr, [[low, elsewhere], [high]], playhead=86430)
     assert [(t, i.GetUniqueId()) for t, i in host.clips_at_playhead()] == [(2, "high"), (1, "low")]
     assert host.selected_plate().extra["item"] == "high"
@@ -156,9 +197,28 @@ def test_overlapping_clips_top_track_by_default_and_user_choice(fake_resolve_mod
     assert host.selected_plate().extra["item"] == "low"
 
 
-def test_items_without_media_are_skipped_and_no_clip_is_one_line(fake_resolve_module):
-    dvr = fake_resolve_module
-    title = _item(dvr, "title", None, 86400, 100, 0)
+@pytest.mark.parametrize("disable", ["track", "clip"])
+def test_disabled_tracks_and_clips_are_not_the_top_clip(dvr, disable):
+    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 0)
+    high = _item(dvr, "high", _media(dvr, "m2"), 86400, 100, 0, enabled=disable != "clip")
+    host = _host(dvr, [[low], [high]], playhead=86430, disabled_tracks=(2,) if disable == "track" else ())
+    assert [i.GetUniqueId() for _, i in host.clips_at_playhead()] == ["low"]
+    assert host.selected_plate().extra["item"] == "low"
+
+
+@pytest.mark.parametrize("page", ["media", "fusion"])
+def test_pages_without_a_playhead_say_where_to_go(dvr, page):
+    dvr._state["page"] = page
+    host = _host(dvr, [[_item(dvr, "a", _media(dvr), 86400, 10, 0)]])
+    with pytest.raises(Exception) as info:
+        host.selected_plate()
+    message = str(info.value)
+    assert getattr(info.value, "user_error", False) and "\n" not in message
+    assert page.capitalize() in message and "Edit or Color page" in message
+
+
+def test_items_without_media_are_skipped_and_no_clip_is_one_line(dvr):
+    title = dvr.TimelineItem("title", "Title", None, 86400, 100)
     host = _host(dvr, [[title]], playhead=86410)
     with pytest.raises(Exception) as info:
         host.selected_plate()
@@ -166,9 +226,8 @@ def test_items_without_media_are_skipped_and_no_clip_is_one_line(fake_resolve_mo
     assert "Edit v3" in str(info.value) and "01:00:00:10" in str(info.value) and "\n" not in str(info.value)
 
 
-def test_clip_at_its_end_frame_is_not_under_the_playhead(fake_resolve_module):
-    dvr = fake_resolve_module
-    item = _item(dvr, "a", _media(dvr), 86400, 10, 1001)
+def test_clip_at_its_end_frame_is_not_under_the_playhead(dvr):
+    item = _item(dvr, "a", _media(dvr), 86400, 10, 0)
     assert _host(dvr, [[item]], playhead=86410).clips_at_playhead() == []
     assert len(_host(dvr, [[item]], playhead=86409).clips_at_playhead()) == 1
 
@@ -181,51 +240,80 @@ def _frames(tmp_path, name, first, last):
     return str(tmp_path / f"{name}.####.exr")
 
 
-def _one_clip(dvr):
-    media = _media(dvr)
-    item = _item(dvr, "a", media, 86400, 3, 1001, left_offset=0)
-    return media, _host(dvr, [[item]], playhead=86401)
+def _one_clip(dvr, media=None, other_timelines=()):
+    media = media or _media(dvr)
+    item = _item(dvr, "a", media, 86400, 3, 0)
+    return media, _host(dvr, [[item]], playhead=86401, other_timelines=other_timelines)
 
 
-def test_attach_clip_matte_then_replace_on_rerun(fake_resolve_module, tmp_path):
-    dvr = fake_resolve_module
+def test_attach_clip_matte_as_one_sequence_then_replace_on_rerun(dvr, tmp_path):
     media, host = _one_clip(dvr)
     plate = host.selected_plate()
     pattern = _frames(tmp_path, "sh010_hero", 1001, 1003)
+    seq = pattern.replace("####", "[1001-1003]")
     other = str(tmp_path / "someone_else.exr")
     media._mattes.append(other)
 
     host.bring_back({"hero": pattern}, plate, str(tmp_path / "sh010.json"))
-    (added,) = dvr.fake_calls("AddClipMattesToMediaPool")
-    assert added == ("m1", [pattern.replace("####", "%04d" % f) for f in (1001, 1002, 1003)], None)
-    assert dvr.fake_calls("DeleteClipMattes") == []
+    assert dvr.fake_calls("AddClipMattesToMediaPool") == [("m1", [seq], None)]
+    assert media._mattes == [other, seq] and dvr.fake_calls("DeleteClipMattes") == []
 
-    del dvr.calls[:]
     host.bring_back({"hero": pattern}, plate, str(tmp_path / "sh010.json"))
-    (deleted,) = dvr.fake_calls("DeleteClipMattes")
-    assert deleted[0] == "m1" and len(deleted[1]) == 3 and other not in deleted[1]
-    assert len(dvr.fake_calls("AddClipMattesToMediaPool")) == 1
-    assert media._mattes.count(other) == 1 and len(media._mattes) == 4
+    assert media._mattes == [other, seq]  # the same files: left attached, nothing stacked
 
 
-def test_rerun_into_a_new_version_folder_still_replaces_the_matte(fake_resolve_module, tmp_path):
-    dvr = fake_resolve_module
+def test_rerun_into_a_new_version_folder_adds_first_then_removes_the_old(dvr, tmp_path):
     media, host = _one_clip(dvr)
     plate = host.selected_plate()
     (tmp_path / "v001").mkdir()
     (tmp_path / "v002").mkdir()
     v1 = _frames(tmp_path / "v001", "sh010_hero", 1001, 1003)
     v2 = _frames(tmp_path / "v002", "sh010_hero", 1001, 1003)
-    host.bring_back({"hero": v1}, plate, str(tmp_path / "sh010.matanyone.json"))
-    assert dvr.fake_calls("SetThirdPartyMetadata") == [("m1", "MatAnyone sh010 hero", v1)]
-    host.bring_back({"hero": v2}, plate, str(tmp_path / "sh010.matanyone.json"))
-    (deleted,) = dvr.fake_calls("DeleteClipMattes")
-    assert all("v001" in p for p in deleted[1]) and len(deleted[1]) == 3
-    assert all("v002" in p for p in media._mattes) and len(media._mattes) == 3
+    shot = str(tmp_path / "sh010.matanyone.json")
+    host.bring_back({"hero": v1}, plate, shot)
+    del dvr.calls[:]
+    host.bring_back({"hero": v2}, plate, shot)
+    assert [n for n, _ in dvr.calls if n in ("AddClipMattesToMediaPool", "DeleteClipMattes")] == [
+        "AddClipMattesToMediaPool", "DeleteClipMattes"]
+    assert media._mattes == [v2.replace("####", "[1001-1003]")]
+    if dvr._state["version"] >= (19, 0, 2):
+        assert dvr.fake_calls("SetThirdPartyMetadata")[-1][1:] == ("MatAnyone sh010 hero", media._mattes[0])
+    else:
+        assert dvr.fake_calls("SetThirdPartyMetadata") == []
+    assert (tmp_path / "sh010.matanyone.resolve.json").is_file()
 
 
-def test_a_missing_object_attaches_nothing(fake_resolve_module, tmp_path):
-    dvr = fake_resolve_module
+def test_a_failed_add_keeps_the_old_matte(dvr, tmp_path):
+    media, host = _one_clip(dvr)
+    plate = host.selected_plate()
+    (tmp_path / "v001").mkdir()
+    (tmp_path / "v002").mkdir()
+    v1 = _frames(tmp_path / "v001", "sh010_hero", 1001, 1003)
+    v2 = _frames(tmp_path / "v002", "sh010_hero", 1001, 1003)
+    shot = str(tmp_path / "sh010.json")
+    host.bring_back({"hero": v1}, plate, shot)
+    dvr.MediaStorage.AddClipMattesToMediaPool = lambda self, item, paths, stereoEye=None: False
+    with pytest.raises(Exception, match="would not add .* still attached"):
+        host.bring_back({"hero": v2}, plate, shot)
+    assert media._mattes == [v1.replace("####", "[1001-1003]")]
+
+
+def test_two_cuts_of_one_source_keep_each_others_matte(dvr, tmp_path):
+    """A clip matte belongs to the media pool item: sh010 and sh020 cut from one source
+    each replace only their own."""
+    media, host = _one_clip(dvr)
+    plate = host.selected_plate()
+    (tmp_path / "sh010").mkdir()
+    (tmp_path / "sh020").mkdir()
+    a = _frames(tmp_path / "sh010", "hero", 1001, 1003)
+    b = _frames(tmp_path / "sh020", "hero", 1001, 1003)
+    host.bring_back({"hero": a}, plate, str(tmp_path / "sh010" / "sh010.json"))
+    host.bring_back({"hero": b}, plate, str(tmp_path / "sh020" / "sh020.json"))
+    host.bring_back({"hero": a}, plate, str(tmp_path / "sh010" / "sh010.json"))
+    assert sorted(media._mattes) == sorted([a.replace("####", "[1001-1003]"), b.replace("####", "[1001-1003]")])
+
+
+def test_a_missing_object_attaches_nothing(dvr, tmp_path):
     media, host = _one_clip(dvr)
     hero = _frames(tmp_path, "sh010_hero", 1001, 1003)
     with pytest.raises(Exception, match="sh010_bike.1001.exr is missing"):
@@ -233,8 +321,7 @@ def test_a_missing_object_attaches_nothing(fake_resolve_module, tmp_path):
     assert dvr.fake_calls("AddClipMattesToMediaPool") == []
 
 
-def test_attach_refuses_a_half_written_matte(fake_resolve_module, tmp_path):
-    dvr = fake_resolve_module
+def test_attach_refuses_a_half_written_matte(dvr, tmp_path):
     media, host = _one_clip(dvr)
     pattern = _frames(tmp_path, "sh010_hero", 1001, 1002)  # frame 1003 missing
     with pytest.raises(Exception, match="1003.exr is missing"):
@@ -242,38 +329,64 @@ def test_attach_refuses_a_half_written_matte(fake_resolve_module, tmp_path):
     assert dvr.fake_calls("AddClipMattesToMediaPool") == []
 
 
-def test_timeline_matte_mode_replaces_its_previous_matte(fake_resolve_module, tmp_path):
+def test_the_fake_refuses_missing_matte_files(fake_resolve_module, tmp_path):
     dvr = fake_resolve_module
+    media = _media(dvr)
+    storage = dvr.Resolve().GetMediaStorage()
+    assert not storage.AddClipMattesToMediaPool(media, [str(tmp_path / "x.[0001-0002].exr")])
+    _frames(tmp_path, "x", 1, 2)
+    assert storage.AddClipMattesToMediaPool(media, [str(tmp_path / "x.[0001-0002].exr")])
+    assert media._mattes == [str(tmp_path / "x.[0001-0002].exr")]
+
+
+@pytest.mark.parametrize("mode", ["timeline", "bin"])
+def test_bin_modes_replace_their_matte_and_restore_the_current_folder(dvr, tmp_path, mode):
     media, host = _one_clip(dvr)
-    host.matte_mode = "timeline"
+    host.matte_mode = mode
+    pool = dvr._state["project"].GetMediaPool()
+    elsewhere = pool.AddSubFolder(pool.GetRootFolder(), "Edit bin")
+    pool.SetCurrentFolder(elsewhere)
     pattern = _frames(tmp_path, "sh010_hero", 1001, 1003)
     plate = host.selected_plate()
     host.bring_back({"hero": pattern}, plate, "")
     host.bring_back({"hero": pattern}, plate, "")
-    assert len(dvr.fake_calls("AddTimelineMattesToMediaPool")) == 2
-    (deleted,) = dvr.fake_calls("DeleteClips")
-    pool = dvr._state["project"].GetMediaPool()
-    assert len(pool.GetTimelineMatteList(pool.GetCurrentFolder())) == 1
+    assert pool.GetCurrentFolder() is elsewhere
+    (bin_,) = [f for f in pool.GetRootFolder().GetSubFolderList() if f.GetName() == "MatAnyone"]
+    kept = pool.GetTimelineMatteList(bin_) if mode == "timeline" else bin_.GetClipList()
+    assert len(kept) == 1 and kept[0].GetClipProperty("File Path") == pattern.replace("####", "[1001-1003]")
+    assert pool.GetTimelineMatteList(elsewhere) == [] and elsewhere.GetClipList() == []
+    if mode == "bin":
+        first, _ = dvr.fake_calls("ImportMedia")
+        assert first == ([{"FilePath": pattern.replace("####", "%04d"), "StartIndex": 1001, "EndIndex": 1003}],)
     assert dvr.fake_calls("AddClipMattesToMediaPool") == []
 
 
-def test_bin_mode_imports_the_sequence_into_the_matanyone_bin(fake_resolve_module, tmp_path):
-    dvr = fake_resolve_module
+def test_a_matte_cut_into_a_timeline_is_never_deleted(dvr, tmp_path):
     media, host = _one_clip(dvr)
     host.matte_mode = "bin"
     pattern = _frames(tmp_path, "sh010_hero", 1001, 1003)
     plate = host.selected_plate()
     host.bring_back({"hero": pattern}, plate, "")
+    pool = dvr._state["project"].GetMediaPool()
+    (bin_,) = [f for f in pool.GetRootFolder().GetSubFolderList() if f.GetName() == "MatAnyone"]
+    (used,) = bin_.GetClipList()
+    dvr._state["project"]._timelines.append(dvr.Timeline("Comp", 24, 86400, [[
+        dvr.TimelineItem("u", "used", used, 86400, 3)]]))
     host.bring_back({"hero": pattern}, plate, "")
-    assert dvr.fake_calls("AddSubFolder") == [("Master", "MatAnyone")]  # made once, found the second time
-    first, second = dvr.fake_calls("ImportMedia")
-    assert first == ([{"FilePath": pattern.replace("####", "%04d"), "StartIndex": 1001, "EndIndex": 1003}],)
-    (bin_,) = dvr._state["project"].GetMediaPool().GetRootFolder().GetSubFolderList()
-    assert len(bin_.GetClipList()) == 1  # the second import replaced the first
+    assert used in bin_.GetClipList() and len(bin_.GetClipList()) == 2
+    assert dvr.fake_calls("DeleteClips") == []
 
 
-def test_prores_matte_attaches_the_movie(fake_resolve_module, tmp_path):
-    dvr = fake_resolve_module
+def test_a_movie_is_imported_by_its_path(dvr, tmp_path):
+    media, host = _one_clip(dvr)
+    host.matte_mode = "bin"
+    movie = tmp_path / "sh010_hero_matte4444.mov"
+    movie.write_bytes(b"mov")
+    host.bring_back({"hero": str(movie)}, host.selected_plate(), "")
+    assert dvr.fake_calls("ImportMedia") == [([str(movie)],)]
+
+
+def test_prores_matte_attaches_the_movie(dvr, tmp_path):
     media, host = _one_clip(dvr)
     movie = tmp_path / "sh010_hero_4444.mov"
     movie.write_bytes(b"mov")
@@ -281,8 +394,7 @@ def test_prores_matte_attaches_the_movie(fake_resolve_module, tmp_path):
     assert dvr.fake_calls("AddClipMattesToMediaPool") == [("m1", [str(movie)], None)]
 
 
-def test_prores_format_attaches_a_movie_made_from_the_exrs(fake_resolve_module, tmp_path):
-    dvr = fake_resolve_module
+def test_prores_format_attaches_a_movie_made_from_the_exrs(dvr, tmp_path):
     media, host = _one_clip(dvr)
     ran = []
 
@@ -296,7 +408,8 @@ def test_prores_format_attaches_a_movie_made_from_the_exrs(fake_resolve_module, 
     host.bring_back({"hero": pattern}, host.selected_plate(), shot)
     movie = str(tmp_path / "sh010_hero_matte4444.mov")
     assert ran == [["-m", "plugin", "run", shot, "--object", "hero", "--preview", movie,
-                    "--preview-kind", "matte4444", "--quiet"]]
+                    "--preview-kind", "matte4444", "--quiet", "--preview-from", "1001",
+                    "--preview-timecode", "00:00:41:17", "--preview-fps", "24"]]
     assert dvr.fake_calls("AddClipMattesToMediaPool") == [("m1", [movie], None)]
 
 
@@ -312,25 +425,124 @@ def test_prores_format_error_is_the_workers_one_line(fake_resolve_module, tmp_pa
     with pytest.raises(Exception, match="matte format 'dnxhr'"):
         ResolveHost(fake_resolve_module.scriptapp("Resolve"), matte_format="dnxhr")
 
-
 # ---- launch ------------------------------------------------------------------------------
 
-def test_free_version_says_one_sentence(fake_resolve_module):
-    fake_resolve_module.fake_reset(studio=False)
+def test_outside_resolve_without_external_scripting_says_one_sentence(fake_resolve_module):
+    fake_resolve_module.fake_reset(reachable=False)
     from resolve_bridge.launch import main
 
     said, shown = [], []
     assert main([], show=shown.append, pick=None, notify=said.append) == 1
     (line,) = said
     assert shown == [] and "\n" not in line and line.count(". ") == 0
-    assert "Studio" in line and "standalone app" in line and "Add As Matte" in line
+    assert "Studio" in line and "Workspace > Scripts" in line and "free version" in line
+
+
+def test_the_bridge_works_through_the_menu_scripts_relay(dvr, tmp_path):
+    """What the free version runs: the panel's process calls Resolve through the menu script."""
+    import os
+    import threading
+
+    from resolve_bridge.relay import connect, serve
+
+    media, _ = _one_clip(dvr)
+    to_menu_r, to_menu_w = os.pipe()
+    to_panel_r, to_panel_w = os.pipe()
+    menu = threading.Thread(target=serve, args=(dvr.scriptapp("Resolve"), os.fdopen(to_menu_r, "rb"),
+                                                os.fdopen(to_panel_w, "wb")), daemon=True)
+    menu.start()
+    requests = os.fdopen(to_menu_w, "w")
+    from resolve_bridge.host import ResolveHost
+
+    host = ResolveHost(connect(requests, os.fdopen(to_panel_r, "r")))
+    plate = host.selected_plate()
+    assert (plate.first, plate.last) == (1001, 1003)
+    pattern = _frames(tmp_path, "sh010_hero", 1001, 1003)
+    host.bring_back({"hero": pattern}, plate, str(tmp_path / "sh010.json"))
+    assert media._mattes == [pattern.replace("####", "[1001-1003]")]
+    requests.close()
+    menu.join(5)
+    assert not menu.is_alive()
+
+
+def test_launch_survives_an_attribute_error_from_the_resolve_module(monkeypatch, tmp_path):
+    monkeypatch.setenv("FAKE_RESOLVE_IMPORT_ERROR", "AttributeError")
+    monkeypatch.setenv("RESOLVE_SCRIPT_API", str(tmp_path))
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent / "fakes"))
+    monkeypatch.delitem(sys.modules, "DaVinciResolveScript", raising=False)
+    for name in [m for m in sys.modules if m.startswith("resolve_bridge")]:
+        monkeypatch.delitem(sys.modules, name)
+    from resolve_bridge.launch import main
+
+    said = []
+    assert main([], show=pytest.fail, pick=pytest.fail, notify=said.append) == 1
+    assert "does not load in Python" in said[0] and "Workspace > Scripts" in said[0] and "\n" not in said[0]
+
+
+def test_menu_script_starts_the_product_in_a_clean_environment_and_relays(fake_resolve_module, tmp_path, monkeypatch):
+    import json
+    import runpy
+    import tempfile
+
+    dvr = fake_resolve_module
+    dvr.fake_project([[_item(dvr, "a", _media(dvr), 86400, 10, 0)]])
+    root = Path(__file__).resolve().parents[2]
+    out = tmp_path / "child.json"
+    child = tmp_path / "child.py"
+    child.write_text(
+        "import json, os, sys\n"
+        f"sys.path.insert(0, {str(root)!r})\n"
+        "from resolve_bridge.relay import relayed_resolve\n"
+        "resolve = relayed_resolve()\n"
+        "print('printed: into the log')\n"
+        "name = resolve.GetProjectManager().GetCurrentProject().GetCurrentTimeline().GetName()\n"
+        f"open({str(out)!r}, 'w').write(json.dumps(dict(name=name, argv=sys.argv[1:], cwd=os.getcwd(), "
+        "home=os.environ.get('PYTHONHOME'), path=os.environ.get('PYTHONPATH'), "
+        "log=os.environ.get('MATANYONE_RESOLVE_LOG'))))\n"
+        "sys.stderr.write('child error line\\n')\n")
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{child}" "$@"\n')
+    python.chmod(0o755)
+    monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", str(python))
+    monkeypatch.setenv("MATANYONE_PLUGIN_ROOT", str(root))
+    monkeypatch.setenv("PYTHONHOME", str(tmp_path / "resolve-python-home"))  # a launcher's, for Resolve's Python
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path / "resolve-modules"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    runpy.run_path(str(root / "resolve_bridge" / "MatAnyone.py"), init_globals={"resolve": dvr.scriptapp("Resolve")},
+                   run_name="__main__")
+    seen = json.loads(out.read_text())
+    log = tmp_path / "matanyone-resolve.log"
+    assert seen == {"name": "Edit v3", "argv": ["-m", "resolve_bridge"], "cwd": str(root), "home": None,
+                    "path": None, "log": str(log)}
+    assert log.read_text().splitlines() == ["printed: into the log", "child error line"]
+
+
+def test_menu_script_without_the_products_python_says_so(tmp_path, monkeypatch, capsys):
+    import runpy
+    import tempfile
+
+    monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", str(tmp_path / "nope" / "python"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    runpy.run_path(str(Path(__file__).resolve().parents[2] / "resolve_bridge" / "MatAnyone.py"), run_name="__main__")
+    line = capsys.readouterr().out.strip()
+    assert "MATANYONE_PLUGIN_PYTHON" in line and "\n" not in line
+    assert (tmp_path / "matanyone-resolve.log").read_text().strip() == line
+
+
+def test_menu_script_and_relay_run_on_python_3_6():
+    import ast
+
+    for name in ("MatAnyone.py", "relay.py"):
+        text = (Path(__file__).resolve().parents[2] / "resolve_bridge" / name).read_text()
+        ast.parse(text, feature_version=(3, 6))
+        assert "from __future__ import annotations" not in text and "f\"" not in text.split('"""', 2)[2]
 
 
 def test_launch_asks_which_clip_when_several_overlap(fake_resolve_module, monkeypatch):
     monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", sys.executable)
     dvr = fake_resolve_module
-    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 1001, left_offset=0)
-    high = _item(dvr, "high", _media(dvr, "m2"), 86400, 100, 1001, left_offset=0)
+    low = _item(dvr, "low", _media(dvr, "m1"), 86400, 100, 0)
+    high = _item(dvr, "high", _media(dvr, "m2"), 86400, 100, 0)
     dvr.fake_project([[low], [high]], playhead=86401)
     from resolve_bridge.launch import main
 
@@ -348,7 +560,7 @@ def test_launch_asks_which_clip_when_several_overlap(fake_resolve_module, monkey
 def test_launch_without_worker_python_is_one_line(fake_resolve_module, monkeypatch, tmp_path):
     monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", str(tmp_path / "nope" / "python"))
     dvr = fake_resolve_module
-    dvr.fake_project([[_item(dvr, "a", _media(dvr), 86400, 10, 1001)]])
+    dvr.fake_project([[_item(dvr, "a", _media(dvr), 86400, 10, 0)]])
     from resolve_bridge.launch import main
 
     said = []
@@ -418,17 +630,3 @@ def test_install_command_line(tmp_path, capsys):
     assert main(["--dest", str(blocked / "Utility")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--dest" in err
-
-
-def test_menu_script_without_qt_starts_the_panel_in_the_products_python(fake_resolve_module, monkeypatch, capsys):
-    import resolve_bridge.launch as launch
-
-    started = []
-    monkeypatch.setitem(sys.modules, "ui.qt", None)  # Resolve's Python has no Qt
-    monkeypatch.setattr(launch.subprocess, "Popen", lambda cmd, cwd, env: started.append((cmd, cwd, env)))
-    launch.run_from_menu("/opt/matanyone", sys.executable)
-    ((cmd, cwd, env),) = started
-    assert cmd == [sys.executable, "-m", "resolve_bridge"] and cwd == "/opt/matanyone"
-    assert env["PYTHONPATH"].split(__import__("os").pathsep)[0] == "/opt/matanyone"
-    launch.run_from_menu("/opt/matanyone", "@MATANYONE_PYTHON@")
-    assert len(started) == 1 and "MATANYONE_PLUGIN_PYTHON" in capsys.readouterr().out
