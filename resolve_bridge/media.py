@@ -11,7 +11,6 @@ from plugin import framepattern
 from plugin.errors import PlateError, UserError
 
 
-
 def timecode_to_frames(timecode: str, fps: float) -> int:
     """Frames since 00:00:00:00 of `HH:MM:SS:FF` (';' or '.' before FF marks drop-frame)."""
     parts = re.split(r"[:;.]", timecode.strip())
@@ -86,13 +85,11 @@ def check_speed(source_start: Optional[int], source_end: Optional[int], used: in
 def sequence_form(pattern: str, first: int, last: int) -> str:
     """`shot.####.exr`, 1001, 1100 -> `shot.[1001-1100].exr`: how Resolve names an image
     sequence clip (its README's ImportMedia example); a movie path stays as it is."""
-    token = _TOKEN.search(os.path.basename(pattern))
-    if not token:
+    if not framepattern.has_token(pattern):
         return pattern
-    text = token.group(0)
-    width = len(text) if text.startswith("#") else int(text[1:-1].lstrip("0") or 1)
-    start = len(pattern) - len(os.path.basename(pattern)) + token.start()
-    return f"{pattern[:start]}[{first:0{width}d}-{last:0{width}d}]{pattern[start + len(text):]}"
+    parsed = framepattern.parse(pattern)
+    width = parsed.padding
+    return _in_folder(parsed, f"{parsed.prefix}[{first:0{width}d}-{last:0{width}d}]{parsed.suffix}")
 
 
 def frame_paths(pattern: str, first: int, last: int) -> List[str]:
