@@ -40,7 +40,9 @@ def test_middle_drag_pans_and_f_fits(panel, qtbot):
     assert panel.controller.selected is None  # panning painted nothing
     panel.activateWindow()
     v.setFocus()
-    qtbot.keyClick(v, QtCore.Qt.Key_1)
+    qtbot.keyClick(v, QtCore.Qt.Key_1)  # "1" is Nuke's viewer input 1: it no longer zooms
+    assert v.scale == pytest.approx(fitted[0])
+    qtbot.keyClick(v, QtCore.Qt.Key_1, QtCore.Qt.ControlModifier)
     assert v.scale == pytest.approx(1.0)
     qtbot.keyClick(v, QtCore.Qt.Key_F)
     assert (v.scale, v.offset.x(), v.offset.y()) == pytest.approx(fitted)

@@ -251,11 +251,8 @@ class Viewer(QtWidgets.QWidget):
         frame = c.current_frame
         objects = self.shown_objects()
         alphas = c.alphas.get(frame)
-        if alphas is not None:
-            found = [(o, alphas.get(o.id)) for o in objects if alphas.get(o.id) is not None]
-            if not found:
-                return None, [], "no alpha for this frame" + ("" if c.all_objects or not objects
-                                                            else f" ({objects[0].name})")
+        found = [(o, alphas[o.id]) for o in objects if alphas and alphas.get(o.id) is not None]
+        if found:
             key = (frame, id(alphas), tuple((o.id, o.colour) for o, _ in found), self.opacity, self.preview_mode)
             if self._matte_cache is None or self._matte_cache[0] != key:
                 w, h = found[0][1].width(), found[0][1].height()
@@ -265,8 +262,14 @@ class Viewer(QtWidgets.QWidget):
                 self._matte_cache = (key, grey, tinted)
             return self._matte_cache[1], self._matte_cache[2], ""
         preview = c.previews.get(frame)
-        if preview is not None:
-            return preview.convertToFormat(maskimage.GREY), [self._preview_overlay(preview)], "reading the alpha…"
+        if preview is not None:  # the run's small preview until the written alpha is there
+            note = "run preview (low resolution)" if alphas is not None else "reading the alpha…"
+            return preview.convertToFormat(maskimage.GREY), [self._preview_overlay(preview)], note
+        if alphas is not None:
+            if c.running:
+                return None, [], "not matted yet"
+            return None, [], "no alpha for this frame" + ("" if c.all_objects or not objects
+                                                        else f" ({objects[0].name})")
         if c.running or c.last_outputs or c.show_alpha:
             return None, [], "reading the alpha…" if c.objects else "no objects"
         return None, [], ""

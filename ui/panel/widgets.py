@@ -142,7 +142,7 @@ class Panel(QtWidgets.QWidget):
         self.proxy.setToolTip("Decode the viewer image smaller for faster scrubbing; masks stay full resolution")
         self.zoom_label = QtWidgets.QLabel("")
         self.zoom_label.setMinimumWidth(44)
-        self.zoom_label.setToolTip("Zoom (F fits, 1 is 100%, wheel zooms at the cursor)")
+        self.zoom_label.setToolTip("Zoom (F fits, Ctrl+1 is 100%, wheel zooms at the cursor)")
         self.frame_box = QtWidgets.QSpinBox()
         self.frame_box.setRange(-10 ** 7, 10 ** 7)
         self.frame_box.setToolTip("Current source frame")
@@ -386,6 +386,7 @@ class Panel(QtWidgets.QWidget):
             guessed = plate.colourspace_guess == name
             self.plate_colour.addItem(name + ("  (guess)" if guessed else ""), name)
         self.plate_colour.setCurrentIndex(max(0, self.plate_colour.findData(plate.colourspace if plate else None)))
+        self.plate_colour.lineEdit().setCursorPosition(0)  # a long name shows its start, not its end
         self.plate_colour.blockSignals(False)
         self.plate_colour.setToolTip(f"Plate: {self.plate_colour.currentText()}\n{PLATE_COLOUR_TIP}")
 
