@@ -40,3 +40,36 @@ def test_artist_words_with_the_exact_terms_in_tooltips(qtbot):
     assert "cuda" in box.device.toolTip() and "Warm-up" in box.warmup.toolTip()
     assert panel.tools.tool_buttons["sam"].text() == "Smart select" and "SAM2" in panel.tools.tool_buttons["sam"].toolTip()
     panel.controller.close()
+
+
+def test_real_worker_reports_missing_models_before_the_first_click(qtbot, tmp_path, monkeypatch):
+    """The worker's own weights_status (an empty cache and studio folder) greys Smart select and Run."""
+    import importlib.util
+    if importlib.util.find_spec("plugin.worker") is None:
+        import pytest
+        pytest.skip("plugin.worker not in this checkout")
+    from matanyone_engine.weights import ENV_CACHE_DIR
+    monkeypatch.setenv(ENV_CACHE_DIR, str(tmp_path / "cache"))
+    monkeypatch.setenv("MATANYONE_PLUGIN_WEIGHTS", str(tmp_path / "studio"))
+    monkeypatch.setenv("MATANYONE_PLUGIN_OFFLINE", "1")
+    (tmp_path / "studio").mkdir()
+    from tests.ui.test_panel_real_worker import _plate
+    from ui.panel.widgets import Panel
+    panel = Panel()
+    qtbot.addWidget(panel)
+    panel.show()
+    c = panel.controller
+    try:
+        c.open_plate(_plate(str(tmp_path / "plates"), 2))
+        qtbot.waitUntil(lambda: c.models.installed is not None and c.plate is not None, timeout=120000)
+        assert c.models.installed.get("sam2.1-tiny") is False
+        assert not panel.tools.tool_buttons["sam"].isEnabled()
+        assert "SAM2 model is not installed" in panel.tools.tool_buttons["sam"].toolTip()
+        assert not panel.run_box.run_button.isEnabled()
+        assert "model is not installed" in panel.run_box.run_button.toolTip()
+        c.sam_model = "stand-in"  # stand-in weights are always there
+        c.run_settings.weights = "stand-in"
+        panel._ev_models(c.models.installed)
+        assert panel.tools.tool_buttons["sam"].isEnabled() and panel.run_box.run_button.isEnabled()
+    finally:
+        c.close()
