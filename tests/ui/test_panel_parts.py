@@ -63,3 +63,19 @@ def test_removing_an_object_is_undoable_with_its_masks_and_marks_the_shot_dirty(
     c.save_shot(then=saved.append)
     qtbot.waitUntil(lambda: bool(saved), timeout=10000)
     assert not c.dirty
+
+
+def test_rename_and_recolour_are_undo_steps(panel):
+    panel, _client = panel
+    c = panel.controller
+    obj = c.add_object("hero")
+    first_colour = obj.colour
+    c.rename_object(obj.id, "stunt double")
+    c.set_colour(obj.id, "#123456")
+    assert c.undo_labels()[0] == "colour" and c.dirty
+    c.undo()
+    assert obj.colour == first_colour and c.undo_labels()[0] == "rename"
+    c.undo()
+    assert obj.name == "hero"
+    c.redo()
+    assert obj.name == "stunt double" and panel.objects_box.list.item(0).text() == "stunt double"

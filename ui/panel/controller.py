@@ -349,28 +349,29 @@ class PanelController:
             self.emit(Event.KEYFRAMES, self.keyframes())
 
     def rename_object(self, obj_id: int, name: str) -> None:
+        """A new name (it names the output files), as one undo step."""
         obj = self.object(obj_id)
         name = " ".join(str(name).split())
         if obj is None or not name:
-            return
-        problem = object_name_problem(name)  # the run's own check: names become file names
-        if problem:
-            self.error(f"object name {problem}")
-            self.emit(Event.OBJECTS, self.objects)
             return
         if any(o.name == name and o.id != obj_id for o in self.objects):
             self.error(f"another object is already called '{name}'; object names name the output files, "
                        "so pick a different one")
             self.emit(Event.OBJECTS, self.objects)
             return
-        obj.name = name
-        self.emit(Event.OBJECTS, self.objects)
+        self.edits.change_object(obj_id, "name", name)
 
     def set_colour(self, obj_id: int, colour: str) -> None:
+        self.edits.change_object(obj_id, "colour", colour)
+
+    def set_object_field(self, obj_id: int, field: str, value: str) -> None:
+        """Apply a rename or recolour (from `edits`, which records it)."""
         obj = self.object(obj_id)
-        if obj is not None:
-            obj.colour = colour
-            self.emit(Event.OBJECTS, self.objects)
+        if obj is None:
+            return
+        setattr(obj, field, value)
+        self.emit(Event.OBJECTS, self.objects)
+        if field == "colour":
             self.emit(Event.MASK, {"obj_id": obj_id, "frame": None, "rect": None})
 
     def set_visible(self, obj_id: int, visible: bool) -> None:

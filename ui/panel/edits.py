@@ -9,9 +9,9 @@ import os
 from typing import Optional, Tuple, Union
 
 from ui.panel.events import Event
-from ui.panel.model import UNDO_DEPTH, Edit, ObjectRemoval, Rect, SamState
+from ui.panel.model import UNDO_DEPTH, Edit, ObjectChange, ObjectRemoval, Rect, SamState
 
-Step = Union[Edit, ObjectRemoval]
+Step = Union[Edit, ObjectRemoval, ObjectChange]
 
 
 class MaskEdits:
@@ -118,7 +118,19 @@ class MaskEdits:
         obj, index = taken
         self._push(ObjectRemoval(obj, index, self.shell.sam.take_object(obj_id)))
 
+    def change_object(self, obj_id: int, field: str, value: str) -> None:
+        """Rename or recolour an object as one undo step."""
+        obj = self.shell.object(obj_id)
+        if obj is None or getattr(obj, field) == value:
+            return
+        change = ObjectChange(obj_id, field, getattr(obj, field), value)
+        self._apply(change, forward=True)
+        self._push(change)
+
     def _apply(self, edit: Step, forward: bool) -> None:
+        if isinstance(edit, ObjectChange):
+            self.shell.set_object_field(edit.obj_id, edit.field, edit.after if forward else edit.before)
+            return
         if isinstance(edit, ObjectRemoval):
             if forward:
                 self.shell.take_object(edit.obj.id)

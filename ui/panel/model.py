@@ -72,3 +72,17 @@ class ObjectRemoval:
     index: int
     sam: Dict[int, SamState]
     label: str = "remove object"
+
+
+@dataclass
+class ObjectChange:
+    """One undoable rename or recolour of an object."""
+
+    obj_id: int
+    field: str          # "name" | "colour"
+    before: str
+    after: str
+
+    @property
+    def label(self) -> str:
+        return "rename" if self.field == "name" else "colour"
