@@ -141,6 +141,7 @@ class MoviePlate(Plate):
                          "codec": f"{ctx.codec.long_name or ctx.name}"
                                   + (f" ({ctx.profile})" if ctx.profile else ""), "pix_fmt": fmt}
         self.timecode = stream.metadata.get("timecode") or self._container.metadata.get("timecode")
+        self.timecode_frame = 1  # the movie's first frame, whatever range is used
         self._decoder = None
         self._next_index = None
         self._last = None

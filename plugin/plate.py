@@ -36,6 +36,8 @@ class Plate:
         channels: channel names of the file (e.g. ('R', 'G', 'B', 'A')).
         pixel_type: 'half', 'float', 'uint8', 'uint10', 'uint12', 'uint16', ...
         fps: frames per second (float) or None; timecode: 'HH:MM:SS:FF' or None.
+        timecode_frame: the frame number `timecode` belongs to (a movie's frame 1, even when
+            opened over a later range), or None for the first frame.
         metadata: a dict of the first frame's file attributes (strings and numbers).
     """
 
@@ -51,6 +53,7 @@ class Plate:
         self.pixel_type = ""
         self.fps: Optional[float] = None
         self.timecode: Optional[str] = None
+        self.timecode_frame: Optional[int] = None
         self.metadata: Dict[str, object] = {}
         self.extension = ""
         self._colourspace_guess: Optional[str] = None

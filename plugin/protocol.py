@@ -54,8 +54,11 @@ CANCEL = "cancel"
 WEIGHTS_STATUS = "weights_status"
 WEIGHTS_GET = "weights_get"
 SHUTDOWN = "shutdown"
+# {shot_path, object, path, start?, timecode?, fps?} -> {path, first, last}: a ProRes 4444 movie
+# of one object's finished matte (a host that takes mattes as movies: Resolve's --format prores4444).
+WRITE_MATTE_MOVIE = "write_matte_movie"
 METHODS = (HELLO, OPEN_PLATE, READ_FRAME, SAM_EMBED, SAM_MASK, READ_MASK, READ_ALPHA, RUN_SHOT, CANCEL,
-           WEIGHTS_STATUS, WEIGHTS_GET, SHUTDOWN)
+           WEIGHTS_STATUS, WEIGHTS_GET, SHUTDOWN, WRITE_MATTE_MOVIE)
 
 # Notifications.
 PROGRESS = "progress"
@@ -392,6 +395,20 @@ class Shutdown(Message):
     method: ClassVar[str] = SHUTDOWN
 
 
+@dataclass(frozen=True)
+class WriteMatteMovie(Message):
+    """A ProRes 4444 movie of one object's finished matte, from `start` (the media's first
+    frame, so it lines up with the clip by position) with the media's timecode and rate."""
+
+    method: ClassVar[str] = WRITE_MATTE_MOVIE
+    shot_path: str = field(metadata=_limits(path=True))
+    object: str = field(metadata=_limits(path=True))
+    path: str = field(metadata=_limits(path=True))
+    start: Optional[int] = field(default=None, metadata=_limits(-FRAME_LIMIT, FRAME_LIMIT))
+    timecode: Optional[str] = field(default=None, metadata=_limits(path=True))
+    fps: Optional[float] = field(default=None, metadata=_limits(0.001, 1000.0))
+
+
 # Results, one per request.
 @dataclass(frozen=True)
 class HelloResult(Message):
@@ -518,6 +535,14 @@ class ShutdownResult(Message):
     ok: bool = True
 
 
+@dataclass(frozen=True)
+class MatteMovieWritten(Message):
+    method: ClassVar[str] = WRITE_MATTE_MOVIE
+    path: str
+    first: int                  # the source frames the movie covers
+    last: int
+
+
 # Notifications.
 @dataclass(frozen=True)
 class Progress(Message):
@@ -557,7 +582,8 @@ class Log(Message):
 
 
 REQUESTS = {c.method: c for c in (Hello, OpenPlate, ReadFrame, SamEmbed, SamMask, ReadMask, ReadAlpha,
-                                  RunShot, Cancel, WeightsStatus, WeightsGet, Shutdown)}
+                                  RunShot, Cancel, WeightsStatus, WeightsGet, Shutdown, WriteMatteMovie)}
 RESULTS = {c.method: c for c in (HelloResult, PlateOpened, FrameRead, SamEmbedded, SamMasked, MaskRead,
-                                 AlphaRead, ShotRun, Cancelled, WeightsReport, WeightsFetched, ShutdownResult)}
+                                 AlphaRead, ShotRun, Cancelled, WeightsReport, WeightsFetched, ShutdownResult,
+                                 MatteMovieWritten)}
 NOTES = {c.method: c for c in (Progress, FrameDone, DownloadProgress, Log)}

@@ -159,7 +159,8 @@ class Worker:
                 protocol.READ_MASK: self.do_read_mask, protocol.READ_ALPHA: self.do_read_alpha,
                 protocol.RUN_SHOT: self.do_run_shot,
                 protocol.CANCEL: self.do_cancel, protocol.WEIGHTS_STATUS: self.do_weights_status,
-                protocol.WEIGHTS_GET: self.do_weights_get, protocol.SHUTDOWN: self.do_shutdown}
+                protocol.WEIGHTS_GET: self.do_weights_get, protocol.SHUTDOWN: self.do_shutdown,
+                protocol.WRITE_MATTE_MOVIE: self.do_write_matte_movie}
 
     def _answer(self, msg_id, fn: Callable[[], protocol.Message]) -> None:
         try:
@@ -436,6 +437,20 @@ class Worker:
                          objects=list(params.objects) if params.objects else None,
                          frames=params.frames, network=net)
         return protocol.ShotRun.from_json(result.to_json())
+
+    def do_write_matte_movie(self, params: protocol.WriteMatteMovie) -> protocol.MatteMovieWritten:
+        from plugin import preview
+        from plugin.shot import Shot
+        shot = Shot.load(params.shot_path)
+        obj = next((o for o in shot.objects if params.object in (o.name, str(o.id))), None)
+        if obj is None:
+            from plugin.errors import ShotFileError
+            raise ShotFileError(f"{params.shot_path}: no object {params.object!r} "
+                                f"(objects: {', '.join(o.name for o in shot.objects)}); give one of them")
+        path = preview.write_preview(shot, params.path, kind="matte4444", obj=obj, fps=params.fps,
+                                     start=params.start, timecode=params.timecode)
+        first = shot.plate.first if params.start is None else params.start
+        return protocol.MatteMovieWritten(path=path, first=first, last=shot.plate.last)
 
     def _network_for(self, shot):
         """The loaded network (plugin.job keeps the last one between runs)."""

@@ -403,8 +403,9 @@ def _carried_attributes(plate) -> Dict[str, object]:
 
 
 def _timecode_clock(plate) -> Optional[Tuple[int, int, int]]:
-    """(first frame, start in frames, nominal rate) when the plate's time code can be counted
-    on per frame (non-drop-frame); else None."""
+    """(frame the time code belongs to, its start in frames, nominal rate) when the plate's
+    time code can be counted on per frame (non-drop-frame); else None. A movie's time code
+    is its frame 1's, so a movie trimmed at its head still stamps each frame with its own."""
     tc, fps = getattr(plate, "timecode", None), getattr(plate, "fps", None)
     if not tc or not fps or ";" in tc:
         return None
@@ -415,7 +416,8 @@ def _timecode_clock(plate) -> Optional[Tuple[int, int, int]]:
     nominal = int(round(fps))
     if nominal <= 0 or ff >= nominal:
         return None
-    return plate.first, ((hh * 60 + mm) * 60 + ss) * nominal + ff, nominal
+    anchor = getattr(plate, "timecode_frame", None)
+    return (plate.first if anchor is None else anchor), ((hh * 60 + mm) * 60 + ss) * nominal + ff, nominal
 
 
 def _timecode_value(clock: Tuple[int, int, int], frame: int):

@@ -9,8 +9,7 @@ parameters (the tests run against a fake of each release from 18.6 to 21).
 from __future__ import annotations
 
 import os
-import subprocess
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from resolve_bridge.media import (check_speed, frame_paths, frame_rate, is_sequence, matte_matches,
                                   printf_pattern, sequence_form, sequence_pattern, timecode_to_frames,
@@ -74,8 +73,7 @@ class ResolveHost:
 
     name = "resolve"
 
-    def __init__(self, resolve, matte_mode: str = "clip", matte_format: str = "exr",
-                 run_command: Optional[Callable[[Sequence[str]], None]] = None):
+    def __init__(self, resolve, matte_mode: str = "clip", matte_format: str = "exr"):
         if matte_mode not in MATTE_MODES:
             raise UserError(f"matte mode '{matte_mode}' is not one of {', '.join(MATTE_MODES)}.")
         if matte_format not in MATTE_FORMATS:
@@ -84,7 +82,6 @@ class ResolveHost:
         self.version = resolve_version(resolve)
         self.matte_mode = matte_mode
         self.matte_format = matte_format
-        self._run_command = run_command or _run_worker_command
         self.chosen = None  # the TimelineItem the user picked, when several overlap
 
     # -- where we are
@@ -199,6 +196,29 @@ class ResolveHost:
         return ocio_name(name)
 
     # -- the matte back
+    def matte_movies(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> Dict[str, object]:
+        """The worker requests (`plugin.protocol.WriteMatteMovie`) that make the ProRes 4444
+        mattes to attach instead of the EXRs (none for EXR mattes). Each movie starts at the
+        media's first frame with its start timecode and frame rate, so it lines up with the
+        clip by position and by timecode; the EXRs stay the master."""
+        if self.matte_format != "prores4444":
+            return {}
+        if not shot_path:
+            raise OutputError("A ProRes matte needs the shot file: run the shot from the panel, then attach again.")
+        from plugin.protocol import WriteMatteMovie
+
+        extra, base = plate.extra or {}, os.path.dirname(os.path.abspath(shot_path))
+        requests = {}
+        for obj, pattern in alpha_patterns.items():
+            pattern = pattern if os.path.isabs(pattern) else os.path.normpath(os.path.join(base, pattern))
+            stem = os.path.basename(pattern).split("#")[0].split("%")[0].rstrip("._") or obj
+            requests[obj] = WriteMatteMovie(
+                shot_path=os.path.abspath(shot_path), object=obj,
+                path=os.path.join(os.path.dirname(pattern), stem + "_matte4444.mov"),
+                start=min(_int(extra.get("media_first"), plate.first), plate.first),
+                timecode=extra.get("start_tc") or None, fps=frame_rate(extra.get("fps"), 0.0) or None)
+        return requests
+
     def bring_back(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> None:
         item = self._item_by_id(plate.extra.get("item"))
         media = item.GetMediaPoolItem()
@@ -212,8 +232,6 @@ class ResolveHost:
             if missing:
                 raise OutputError(f"matte frame {missing[0]} is missing: run the shot again before attaching it.")
             outputs[obj] = pattern
-        if self.matte_format == "prores4444":
-            outputs = {obj: self._movie_matte(obj, pattern, shot_path, plate) for obj, pattern in outputs.items()}
         for obj, pattern in outputs.items():
             key = f"MatAnyone {shot} {obj}"
             matte = sequence_form(pattern, plate.first, plate.last)
@@ -221,29 +239,6 @@ class ResolveHost:
                 self._replace_clip_matte(media, pattern, matte, key, record)
             else:
                 self._replace_in_bin(pattern, matte, plate, key, record)
-
-    def _movie_matte(self, obj: str, pattern: str, shot_path: str, plate: PlateRef) -> str:
-        """A ProRes 4444 movie of `obj`'s finished EXR matte (picture and alpha = the matte),
-        written beside the EXRs by the product's own interpreter; the EXRs stay the master.
-        It starts at the media's first frame with the media's start timecode and frame rate,
-        so it lines up with the clip by position and by timecode."""
-        if not shot_path:
-            raise OutputError("A ProRes matte needs the shot file: run the shot from the panel, then attach again.")
-        stem = os.path.basename(pattern).split("#")[0].split("%")[0].rstrip("._") or obj
-        movie = os.path.join(os.path.dirname(pattern), stem + "_matte4444.mov")
-        args = ["-m", "plugin", "run", os.path.abspath(shot_path), "--object", obj,
-                "--preview", movie, "--preview-kind", "matte4444", "--quiet"]
-        extra = plate.extra or {}
-        if extra.get("media_first"):
-            args += ["--preview-from", extra["media_first"]]
-        if extra.get("start_tc"):
-            args += ["--preview-timecode", extra["start_tc"]]
-        if extra.get("fps"):
-            args += ["--preview-fps", extra["fps"]]
-        self._run_command(args)
-        if not os.path.isfile(movie):
-            raise OutputError(f"The ProRes matte {movie} was not written: see the shot's log beside it.")
-        return movie
 
     def _previous(self, media, key: str, record: MatteRecord) -> Optional[str]:
         """Where this shot's last matte of an object went: the clip's third-party metadata
@@ -342,18 +337,6 @@ class ResolveHost:
                 if item.GetUniqueId() == unique_id:
                     return item
         raise PlateError("The matted clip is no longer on the current timeline: open that timeline, then attach again.")
-
-
-def _run_worker_command(args: Sequence[str]) -> None:
-    """Run `<worker python> ARGS` (the product's own interpreter: Resolve's Python has no
-    torch, numpy or PyAV); its one-line error becomes ours."""
-    from plugin.client import find_worker_python
-
-    proc = subprocess.run([find_worker_python(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          universal_newlines=True)
-    if proc.returncode != 0:
-        lines = [line for line in proc.stderr.splitlines() if line.strip()]
-        raise OutputError(lines[-1] if lines else f"the matte movie could not be written (exit {proc.returncode}).")
 
 
 def _int(text, default: int) -> int:

@@ -394,36 +394,64 @@ def test_prores_matte_attaches_the_movie(dvr, tmp_path):
     assert dvr.fake_calls("AddClipMattesToMediaPool") == [("m1", [str(movie)], None)]
 
 
-def test_prores_format_attaches_a_movie_made_from_the_exrs(dvr, tmp_path):
-    media, host = _one_clip(dvr)
-    ran = []
-
-    def run_command(args):  # stands in for the worker interpreter writing the movie
-        ran.append(list(args))
-        Path(args[args.index("--preview") + 1]).write_bytes(b"mov")
-
-    host.matte_format, host._run_command = "prores4444", run_command
-    pattern = _frames(tmp_path, "sh010_hero", 1001, 1003)
+def test_prores_format_asks_the_worker_for_a_movie_matte_that_lines_up(dvr, tmp_path):
+    """The movie is the worker's job (never a blocking subprocess on the panel's thread): the
+    host says what to write, starting at the media's first frame with its timecode and rate."""
+    media, host = _one_clip(dvr, media=_media(dvr))
+    item = _item(dvr, "a", media, 86400, 3, 5)
+    host = _host(dvr, [[item]], playhead=86401)
+    host.matte_format = "prores4444"
+    pattern = _frames(tmp_path, "sh010_hero", 1006, 1008)
+    plate = host.selected_plate()
     shot = str(tmp_path / "sh010.json")
-    host.bring_back({"hero": pattern}, host.selected_plate(), shot)
-    movie = str(tmp_path / "sh010_hero_matte4444.mov")
-    assert ran == [["-m", "plugin", "run", shot, "--object", "hero", "--preview", movie,
-                    "--preview-kind", "matte4444", "--quiet", "--preview-from", "1001",
-                    "--preview-timecode", "00:00:41:17", "--preview-fps", "24"]]
-    assert dvr.fake_calls("AddClipMattesToMediaPool") == [("m1", [movie], None)]
-
-
-def test_prores_format_error_is_the_workers_one_line(fake_resolve_module, tmp_path, monkeypatch):
-    monkeypatch.setenv("MATANYONE_PLUGIN_PYTHON", sys.executable)
-    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
-    from resolve_bridge.host import ResolveHost, _run_worker_command
-
-    with pytest.raises(Exception) as err:
-        _run_worker_command(["-m", "plugin", "run", str(tmp_path / "missing.json")])
-    assert getattr(err.value, "user_error", False) and "missing.json" in str(err.value)
-    assert "\n" not in str(err.value) and "Traceback" not in str(err.value)
+    (request,) = host.matte_movies({"hero": pattern}, plate, shot).values()
+    assert request.to_json() == {"shot_path": shot, "object": "hero", "path": str(tmp_path / "sh010_hero_matte4444.mov"),
+                                 "start": 1001, "timecode": "00:00:41:17", "fps": 24.0}
+    host.matte_format = "exr"
+    assert host.matte_movies({"hero": pattern}, plate, shot) == {}
     with pytest.raises(Exception, match="matte format 'dnxhr'"):
-        ResolveHost(fake_resolve_module.scriptapp("Resolve"), matte_format="dnxhr")
+        type(host)(dvr.scriptapp("Resolve"), matte_format="dnxhr")
+
+
+def test_the_panel_attaches_the_movie_after_the_worker_wrote_it(fake_resolve_module, tmp_path):
+    from plugin import protocol
+    from ui.panel.runs import Runs
+
+    class Shell:
+        shot_path = str(tmp_path / "sh010.json")
+        errors, statuses, asked = [], [], []
+
+        class host:
+            brought = []
+
+            @staticmethod
+            def matte_movies(outputs, ref, shot_path):
+                return {obj: protocol.WriteMatteMovie(shot_path=shot_path, object=obj, path=f"/o/{obj}.mov")
+                        for obj in outputs}
+
+            @classmethod
+            def bring_back(cls, paths, ref, shot_path):
+                cls.brought.append(paths)
+
+        def call(self, method, params, on_result, on_error=None):
+            self.asked.append((method, params, on_result))
+
+        def emit(self, event, value):
+            self.statuses.append(value)
+
+        def error_from(self, err, what):
+            self.errors.append((err, what))
+
+    shell = Shell()
+    runs = Runs.__new__(Runs)
+    runs.shell, runs.last_outputs = shell, {"hero": "/o/hero.####.exr", "bike": "/o/bike.####.exr"}
+    runs.bring_back("ref")
+    assert [m for m, _, _ in shell.asked] == ["write_matte_movie", "write_matte_movie"]
+    assert shell.host.brought == []  # nothing attached before the worker answered
+    for method, params, on_result in shell.asked:
+        on_result({"path": params["path"], "first": 1, "last": 3})
+    assert shell.host.brought == [{"hero": "/o/hero.mov", "bike": "/o/bike.mov"}] and shell.errors == []
+
 
 # ---- launch ------------------------------------------------------------------------------
 

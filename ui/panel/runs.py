@@ -246,11 +246,36 @@ class Runs:
             note = "already up to date: " if result.get("status") == "up-to-date" else "Finished: "
             self.shell.emit(Event.STATUS, note + ", ".join(f"{k} -> {v}" for k, v in self.last_outputs.items()))
             if self.shell.host is not None and self.last_outputs:
-                ref = self.shell.plate_ref or _plate_ref_for(self.shell.plate)
-                try:
-                    self.shell.host.bring_back(dict(self.last_outputs), ref, self.shell.shot_path)
-                except Exception as err:  # noqa: BLE001 - the host's one line goes to the panel
-                    self.shell.error_from(err, "bringing the alpha back into the host")
+                self.bring_back(self.shell.plate_ref or _plate_ref_for(self.shell.plate))
+
+    def bring_back(self, ref) -> None:
+        """Hand the outputs to the host; movie mattes it asks for (`matte_movies`) are made by
+        the worker first, never on this thread."""
+        host, shot_path, outputs = self.shell.host, self.shell.shot_path, dict(self.last_outputs)
+
+        def attach(paths) -> None:
+            try:
+                host.bring_back(paths, ref, shot_path)
+            except Exception as err:  # noqa: BLE001 - the host's one line goes to the panel
+                self.shell.error_from(err, "bringing the alpha back into the host")
+
+        try:
+            wanted = dict(host.matte_movies(outputs, ref, shot_path)) if hasattr(host, "matte_movies") else {}
+        except Exception as err:  # noqa: BLE001 - the host's one line goes to the panel
+            self.shell.error_from(err, "bringing the alpha back into the host")
+            return
+        if not wanted:
+            attach(outputs)
+            return
+        made: Dict[str, str] = {}
+        self.shell.emit(Event.STATUS, "Writing the movie matte of " + ", ".join(wanted) + " ...")
+        for obj, request in wanted.items():
+            def done(result, obj=obj) -> None:
+                made[obj] = result["path"]
+                if len(made) == len(wanted):
+                    attach(made)
+            self.shell.call(request.method, request.to_json(), done,
+                            lambda err, obj=obj: self.shell.error_from(err, f"writing the movie matte of {obj}"))
 
     def on_progress(self, params: dict) -> None:
         """A frame of a pass is done: count it as a plate frame, name the pass."""
