@@ -69,7 +69,7 @@ def resolve_version(resolve) -> Tuple[int, int, int]:
 # ---- the host ------------------------------------------------------------------------
 
 class ResolveHost:
-    """The `HostAdapter` the panel gets for DaVinci Resolve (18.6 and later, Free or Studio)."""
+    """The `HostAdapter` the panel gets for DaVinci Resolve (18.6 and later, free or Studio)."""
 
     name = "resolve"
 

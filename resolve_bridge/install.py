@@ -63,7 +63,7 @@ def main(argv=None) -> int:
         print(f"error: could not write the Resolve script ({err.strerror}: {err.filename}): "
               "use --dest with a folder you can write, or --all-users as admin", file=sys.stderr)
         return 1
-    print(f"Installed {target}: in Resolve Studio choose Workspace > Scripts > MatAnyone.")
+    print(f"Installed {target}: in DaVinci Resolve (free or Studio) choose Workspace > Scripts > MatAnyone.")
     return 0
 
 
