@@ -151,3 +151,37 @@ def test_eval_hr_note_is_grammatical():
         assert any(words in n for n in notes), notes
         assert not any("Grad are" in n for n in notes)
 
+
+
+def _worker_answer(method, params):
+    import io
+
+    from plugin.worker import Worker
+    from tests.plugin.test_protocol import _Now
+    out = io.BytesIO()
+    w = Worker(out)
+    w.pool = w.frame_pool = _Now()
+    try:
+        w.handle_line(protocol.encode(protocol.request(0, "hello", {"protocol": protocol.PROTOCOL_VERSION})))
+        start = len(out.getvalue())
+        w.handle_line(protocol.encode(protocol.request(9, method, params)))
+        if w._job_thread is not None:
+            w._job_thread.join(30)
+        (answer,) = [protocol.decode(x) for x in out.getvalue()[start:].splitlines() if b'"id"' in x]
+        return answer
+    finally:
+        w.close()
+
+
+def test_worker_run_shot_with_one_name_as_text_is_not_spelt_out(tmp_path):
+    answer = _worker_answer("run_shot", {"shot_path": str(make_shot(tmp_path, n=2)), "objects": "matte"})
+    msg = answer["error"]["message"]
+    assert answer["error"]["code"] == protocol.INVALID_PARAMS and "objects must be a list" in msg
+    assert "'m'" not in msg
+
+
+def test_worker_error_with_a_huge_path_is_cut(tmp_path):
+    huge = str(tmp_path) + "/x" * 1_500_000 + ".####.exr"
+    answer = _worker_answer("open_plate", {"path": huge})
+    msg = answer["error"]["message"]
+    assert len(msg) <= 2000 and str(tmp_path) in msg and "\n" not in msg, msg[:300]
