@@ -116,6 +116,25 @@ def test_the_fake_offers_each_call_only_from_its_readme(dvr):
         item.GetStart() if new else item.GetStart(False)
 
 
+@pytest.mark.parametrize("release", ["18.6.6", "19.0.0", "19.0.2", "19.1.0", "20.3.0", "21.0.2"])
+def test_the_fake_offers_each_call_as_that_releases_readme_has_it(fake_resolve_module, release):
+    import inspect
+    import json
+
+    table = json.loads((Path(__file__).resolve().parent / "fakes" / "resolve_readme_calls.json").read_text())
+    dvr = fake_resolve_module
+    dvr.fake_reset(version=release)
+    assert len(table["calls"][release]) >= 40
+    for key, params in table["calls"][release].items():
+        cls, name = key.split(".")
+        value = getattr(object.__new__(getattr(dvr, cls)), name)
+        if params is None:
+            assert value is None, f"{key} is not in the {release} README"
+            continue
+        readme = [p for p in params.split(",") if p.strip()]
+        assert len(inspect.signature(value).parameters) == len(readme), f"{key}: README {release} has ({params})"
+
+
 def test_the_fake_refuses_offsets_outside_the_media(fake_resolve_module):
     dvr = fake_resolve_module
     with pytest.raises(ValueError, match="left offset"):

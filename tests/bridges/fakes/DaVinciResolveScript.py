@@ -6,8 +6,11 @@ Developer/Scripting; each release's copy is kept in `WheheoHu/bmd_doc`,
 checks each one against `fusionscript-stubs` (Resolve 21). `_SINCE` lists the calls the
 bridge uses that older releases lack or take differently: on a version before a call's
 first README the call is None, as Resolve's own objects give for a name they lack.
+`resolve_readme_calls.json` lists, per release, each offered call's parameters as that
+release's README writes them; test_resolve_bridge.py holds the fake to it.
 Names starting with `fake_` (module level) are test controls, not Resolve calls.
 """
+import inspect
 import os
 import re
 
@@ -61,6 +64,7 @@ class _Documented(object):
                 if args:
                     raise TypeError("%s() takes no arguments in Resolve %s" % (name, _state["version_string"]))
                 return value(False)
+            older.__signature__ = inspect.Signature()
             return older
         return value
 
