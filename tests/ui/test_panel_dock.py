@@ -68,4 +68,9 @@ def test_asks_before_dropping_unsaved_masks_and_autosaves_beside_the_outputs(qtb
     answers.append(box.Discard)
     assert panel.confirm_discard("opening another plate")
     assert answers == [] and len(client.calls_of("open_plate")) == 1
+    # opening the plate again says where the autosave is
+    c.open_plate(c.plate.path)
+    qtbot.waitUntil(lambda: len(client.calls_of("open_plate")) == 2 and "autosaved" in panel.status.text(),
+                    timeout=5000)
+    assert path in panel.status.text()
     c.close()

@@ -178,6 +178,9 @@ class PanelController:
             self.emit(Event.UNDO, None)
             self.emit(Event.STATUS, f"{os.path.basename(path)}: {self.plate.width}x{self.plate.height}, "
                                     f"frames {self.plate.first}-{self.plate.last}")
+            autosave = self.runs.autosave_path()
+            if on_opened is None and os.path.isfile(autosave):  # work that was never saved: say where it is
+                self.emit(Event.STATUS, f"Unsaved masks of this plate were autosaved: Shot > Open Shot… {autosave}")
             if on_opened is not None:
                 on_opened()
             self.set_frame(frames[0])
