@@ -70,7 +70,7 @@ def test_rename_and_recolour_are_undo_steps(panel):
     c = panel.controller
     obj = c.add_object("hero")
     first_colour = obj.colour
-    c.rename_object(obj.id, "stunt double")
+    c.rename_object(obj.id, "stunt_double")
     c.set_colour(obj.id, "#123456")
     assert c.undo_labels()[0] == "colour" and c.dirty
     c.undo()
@@ -78,4 +78,4 @@ def test_rename_and_recolour_are_undo_steps(panel):
     c.undo()
     assert obj.name == "hero"
     c.redo()
-    assert obj.name == "stunt double" and panel.objects_box.list.item(0).text() == "stunt double"
+    assert obj.name == "stunt_double" and panel.objects_box.list.item(0).text() == "stunt_double"

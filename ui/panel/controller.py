@@ -357,6 +357,11 @@ class PanelController:
         name = " ".join(str(name).split())
         if obj is None or not name:
             return
+        problem = object_name_problem(name)  # the run's own check: names become file names
+        if problem:
+            self.error(f"object name {problem}")
+            self.emit(Event.OBJECTS, self.objects)
+            return
         if any(o.name == name and o.id != obj_id for o in self.objects):
             self.error(f"another object is already called '{name}'; object names name the output files, "
                        "so pick a different one")
