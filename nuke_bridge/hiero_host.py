@@ -1,5 +1,6 @@
 """Nuke Studio / Hiero as a `ui.host.HostAdapter`: the selected track item in, the alpha back on
-the timeline as a clip in a *MatAnyone* bin and a track item on a video track above the plate.
+the timeline as a clip in a *MatAnyone* bin and a track item on a video track directly above the
+plate's track.
 
 Only the documented `hiero.core` / `hiero.ui` API (Hiero Python reference:
 https://learn.foundry.com/nuke/developers/15.0/HieroPythonDevGuide/api/api_core.html and
@@ -93,7 +94,7 @@ class HieroHost:
         return int(viewer.time()) if viewer is not None else 0
 
     def bring_back(self, alpha_patterns: Dict[str, str], plate: PlateRef, shot_path: str) -> None:
-        """Each object's alpha as a clip in the MatAnyone bin and a track item above the plate,
+        """Each object's alpha as a clip in the MatAnyone bin and a track item directly above the plate,
         same timeline position and source range, raw colour; a re-run replaces it. One undo step;
         an error undoes what was done and is reported in one line."""
         item, sequence = self._items.get(plate.extra.get("item_key", ""), (None, None))
@@ -119,6 +120,7 @@ class HieroHost:
         bin_ = _matanyone_bin(sequence.project())
         raw = "raw" if not plate.ocio_config else "data"  # alpha is coverage: the config's data role
         made = []
+        below = item.parentTrack()  # each new alpha track goes directly above this one
         for obj, pattern in patterns.items():
             name = f"{shot}_{obj}_alpha" if len(patterns) > 1 else f"{shot}_alpha"
             for old in [b for b in bin_.items() if b.name() == name]:
@@ -127,7 +129,8 @@ class HieroHost:
             clip.setName(name)
             clip.setSourceMediaColourTransform(raw)
             bin_.addItem(hiero.core.BinItem(clip))
-            track = _track(sequence, f"MatAnyone {shot}" + (f" {obj}" if len(patterns) > 1 else ""))
+            track = _track(sequence, f"MatAnyone {shot}" + (f" {obj}" if len(patterns) > 1 else ""), below)
+            below = track
             for old in [t for t in track.items() if t.timelineIn() <= item.timelineOut()
                         and item.timelineIn() <= t.timelineOut()]:
                 track.removeItem(old)  # a re-run replaces, never stacks
@@ -154,12 +157,22 @@ def _matanyone_bin(project):
     return child
 
 
-def _track(sequence, name: str):
-    for track in sequence.videoTracks():
+def _track(sequence, name: str, below):
+    """The video track `name`, made directly above the track `below` if missing; an existing one
+    stays where it is (a re-run moves no track). `Sequence.addTrack` takes no index and adds on
+    top, so the tracks above `below` come off (`removeTrack`; they keep their items) and go back
+    on, in their order, above the new one."""
+    tracks = sequence.videoTracks()
+    for track in tracks:
         if track.name() == name:
             return track
+    above = tracks[tracks.index(below) + 1:]
+    for track in reversed(above):
+        sequence.removeTrack(track)
     track = hiero.core.VideoTrack(name)
-    sequence.addTrack(track)  # Hiero adds a video track above the others
+    sequence.addTrack(track)
+    for other in above:
+        sequence.addTrack(other)
     return track
 
 

@@ -5,13 +5,16 @@ import pytest
 
 
 def _timeline(hiero, *, start=1001, duration=100, source_in=20, source_out=59, timeline_in=86400,
-              colour="default (linear)"):
-    """A sequence with one video track holding one shot: media frames start..start+duration-1,
-    cut source_in..source_out (from the media's start), placed at timeline_in."""
+              colour="default (linear)", below=0, above=0):
+    """A sequence whose video track `below + 1` (bottom first) holds one shot: media frames
+    start..start+duration-1, cut source_in..source_out (from the media's start), placed at
+    timeline_in; `below` empty tracks under it and `above` tracks over it, each with a shot."""
     core = hiero.core
     project = hiero.fake_project
     sequence = core.Sequence("edit_v001", project)
-    track = core.VideoTrack("Video 1")
+    for n in range(below):
+        sequence.addTrack(core.VideoTrack(f"Video {n + 1}"))
+    track = core.VideoTrack(f"Video {below + 1}")
     sequence.addTrack(track)
     clip = core.Clip(core.MediaSource("/plates/sh010/sh010.%04d.exr", fake_start=start, fake_duration=duration))
     clip.setName("sh010")
@@ -23,6 +26,13 @@ def _timeline(hiero, *, start=1001, duration=100, source_in=20, source_out=59, t
     item.setTimelineIn(timeline_in)
     item.setTimelineOut(timeline_in + source_out - source_in)
     track.addItem(item)
+    for n in range(above):
+        over = core.VideoTrack(f"Video {below + 2 + n}")
+        sequence.addTrack(over)
+        other = over.createTrackItem(f"grade{n + 1}")
+        other.setTimelineIn(timeline_in)
+        other.setTimelineOut(timeline_in + 10)
+        over.addItem(other)
     hiero.ui.state.update(sequence=sequence, selection=[item])
     del core.log[:]
     return sequence, item
@@ -124,6 +134,60 @@ def test_a_rerun_replaces_the_alpha_instead_of_stacking(fake_hiero, tmp_path):
     assert alpha.source().mediaSource().fileinfos()[0].filename().endswith("matte/v2.%04d.exr")
     (bin_,) = fake_hiero.fake_project.clipsBin().bins()
     assert len(bin_.items()) == 1 and len(sequence.videoTracks()) == 2
+
+
+def _names(sequence):
+    return [t.name() for t in sequence.videoTracks()]
+
+
+def test_alpha_goes_directly_above_a_plate_on_a_middle_track(fake_hiero, tmp_path):
+    """Sequence.addTrack only adds on top: the tracks above the plate come off and go back on
+    above the alpha track, keeping their shots and their order, all in the one undo step."""
+    sequence, item = _timeline(fake_hiero, below=1, above=2)
+    before = {t.name(): (t, t.items()) for t in sequence.videoTracks()}
+    from nuke_bridge.hiero_host import HieroHost
+
+    host = HieroHost()
+    host.bring_back({"hero": "matte/sh010_hero.####.exr"}, host.selected_plate(),
+                    (tmp_path / "sh010.matanyone.json").as_posix())
+
+    assert _names(sequence) == ["Video 1", "Video 2", "MatAnyone sh010", "Video 3", "Video 4"]
+    for track in sequence.videoTracks():
+        if track.name() in before:  # the same track objects, each with its own shots
+            assert (track, track.items()) == before[track.name()]
+    assert item.parentTrack().name() == "Video 2"
+    (alpha,) = _alpha_track(sequence)[0].items()
+    assert (alpha.timelineIn(), alpha.timelineOut()) == (item.timelineIn(), item.timelineOut())
+    (step,) = fake_hiero.fake_project.fake_steps
+    assert len(step[1]) == len(fake_hiero.core.log)
+
+
+def test_a_rerun_on_a_middle_track_replaces_without_moving_tracks(fake_hiero, tmp_path):
+    sequence, item = _timeline(fake_hiero, above=2)
+    from nuke_bridge.hiero_host import HieroHost
+
+    host = HieroHost()
+    shot = (tmp_path / "sh010.matanyone.json").as_posix()
+    host.bring_back({"hero": "matte/v1.####.exr"}, host.selected_plate(), shot)
+    order = sequence.videoTracks()
+    host.bring_back({"hero": "matte/v2.####.exr"}, host.selected_plate(), shot)
+
+    assert sequence.videoTracks() == order
+    assert _names(sequence) == ["Video 1", "MatAnyone sh010", "Video 2", "Video 3"]
+    (alpha,) = _alpha_track(sequence)[0].items()
+    assert alpha.source().mediaSource().fileinfos()[0].filename().endswith("matte/v2.%04d.exr")
+    second = fake_hiero.fake_project.fake_steps[-1][1]
+    assert not [what for what, _ in second if what.startswith("Sequence.")]  # no track moved
+
+
+def test_several_objects_stack_directly_above_the_plate_in_order(fake_hiero, tmp_path):
+    sequence, item = _timeline(fake_hiero, above=1)
+    from nuke_bridge.hiero_host import HieroHost
+
+    host = HieroHost()
+    host.bring_back({"hero": "matte/hero.####.exr", "bag": "matte/bag.####.exr"}, host.selected_plate(),
+                    (tmp_path / "sh010.matanyone.json").as_posix())
+    assert _names(sequence) == ["Video 1", "MatAnyone sh010 hero", "MatAnyone sh010 bag", "Video 2"]
 
 
 def test_an_error_while_wiring_is_undone_and_reported(fake_hiero, tmp_path, monkeypatch):

@@ -83,7 +83,7 @@ class Bin(object):  # hiero.core.Bin(name)
 
 class TrackItem(object):  # hiero.core.TrackItem (made by Track.createTrackItem)
     def __init__(self, name):
-        self._name, self._source, self._speed = name, None, 1.0
+        self._name, self._source, self._speed, self._track = name, None, 1.0, None
         self._src = [0, 0]
         self._tl = [0, 0]
 
@@ -123,6 +123,9 @@ class TrackItem(object):  # hiero.core.TrackItem (made by Track.createTrackItem)
     def playbackSpeed(self):  # hiero.core.TrackItem.playbackSpeed
         return self._speed
 
+    def parentTrack(self):  # hiero.core.TrackItem.parentTrack: the track it is on (None before addItem)
+        return self._track
+
 
 class VideoTrack(object):  # hiero.core.VideoTrack(name)
     def __init__(self, name):
@@ -140,10 +143,12 @@ class VideoTrack(object):  # hiero.core.VideoTrack(name)
     def addItem(self, item):  # hiero.core.TrackBase.addItem
         log.append(("Track.addItem", (self._name, item.name())))
         self._items.append(item)
+        item._track = self
 
     def removeItem(self, item):  # hiero.core.TrackBase.removeItem
         log.append(("Track.removeItem", (self._name, item.name())))
         self._items.remove(item)
+        item._track = None
 
 
 class Sequence(object):  # hiero.core.Sequence
@@ -156,9 +161,20 @@ class Sequence(object):  # hiero.core.Sequence
     def videoTracks(self):  # hiero.core.Sequence.videoTracks (bottom to top)
         return list(self._tracks)
 
-    def addTrack(self, track):  # hiero.core.Sequence.addTrack: above the existing tracks
+    def addTrack(self, track):  # hiero.core.Sequence.addTrack(track): no index argument
+        # A new video track goes on top: Foundry's own Sequence.addClip adds "Video N" tracks with
+        # addTrack until videoTracks()[index] exists (hiero/core/FnAddClipToSequence.py, in the
+        # reference's module sources, e.g. .../13.1/HieroPythonDevGuide/_modules/hiero/core/
+        # FnAddClipToSequence.html).
+        assert track not in self._tracks, "addTrack of a track already in the sequence"
         log.append(("Sequence.addTrack", (track.name(),)))
         self._tracks.append(track)
+
+    def removeTrack(self, track):  # hiero.core.Sequence.removeTrack(track)
+        # The track object keeps its items and can be added again (undoable, like every edit).
+        assert track in self._tracks, "removeTrack of a track not in the sequence"
+        log.append(("Sequence.removeTrack", (track.name(),)))
+        self._tracks.remove(track)
 
     def duration(self):  # hiero.core.Sequence.duration
         return max([i.timelineOut() + 1 for t in self._tracks for i in t.items()] or [0])
