@@ -114,12 +114,15 @@ def _check_one(sandbox: Path, text: str, capsys, argv_tail=()):
     changed = {p for p in set(after) | set(before) if before.get(p) != after.get(p)} - {str(path)}
     outside = [p for p in changed if allowed is None or os.path.commonpath([allowed, p]) != allowed]
     assert not outside, f"written outside the output folder {allowed}: {outside}"
+    quiet = files_under(sandbox)
+    info = cli.main(["info", str(path)])            # a shot file: its run, or one line
+    info_err = capsys.readouterr().err
+    assert info in (cli.EXIT_OK, cli.EXIT_USER) and "internal error" not in info_err, info_err
+    assert info_err.count("\n") == (info == cli.EXIT_USER), info_err
+    assert files_under(sandbox) == quiet, "info wrote files"
     for p in changed:                       # the next case starts from the same sandbox
         if p not in before and os.path.exists(p):
             os.remove(p)
-    info = cli.main(["info", str(path)])
-    info_err = capsys.readouterr().err
-    assert info == cli.EXIT_USER and "internal error" not in info_err, info_err
     return code
 
 
