@@ -44,13 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="MatAnyone video matting: plate in, linear float alpha sequence out.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"plugin.commands.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"plugin.commands.{name}":
-                raise
-            continue  # a command not built yet
-        module.register(sub)
+        importlib.import_module(f"plugin.commands.{name}").register(sub)
     return parser
 
 

@@ -100,7 +100,7 @@ class Shot:
     dilate: int = 10               # mask_cleanup, elliptic kernel sizes in plate pixels
     erode: int = 10
     direction: str = "forward"
-    source: Optional[str] = None   # the file this shot was loaded from
+    shot_file: Optional[str] = None  # the file this shot was loaded from (None: built in memory)
 
     # -- construction -------------------------------------------------------------
     @classmethod
@@ -126,12 +126,12 @@ class Shot:
         except ValueError as err:
             raise ShotFileError(f"{path}: not valid JSON ({err}); fix the file or write it again "
                                 "with `matanyone-plugin run --plate ... --out ...`") from None
-        return cls.from_dict(data, base_dir=path.resolve().parent, source=str(path.resolve()))
+        return cls.from_dict(data, base_dir=path.resolve().parent, shot_file=str(path.resolve()))
 
     @classmethod
-    def from_dict(cls, data: Any, *, base_dir=None, source: Optional[str] = None) -> "Shot":
+    def from_dict(cls, data: Any, *, base_dir=None, shot_file: Optional[str] = None) -> "Shot":
         """Validate a parsed shot file. `base_dir` resolves relative paths (default: cwd)."""
-        where = source or "shot file"
+        where = shot_file or "shot file"
         base = Path(base_dir) if base_dir is not None else Path.cwd()
         v = _Validator(where, base)
         if not isinstance(data, dict):
@@ -236,7 +236,7 @@ class Shot:
         shot = cls(plate=plate, objects=tuple(objects), output=output, engine=engine,
                    display=v.opt_str(ni, "network_input.display", "display"),
                    view=v.opt_str(ni, "network_input.view", "view"),
-                   dilate=dilate, erode=erode, direction=direction, source=source)
+                   dilate=dilate, erode=erode, direction=direction, shot_file=shot_file)
         shot.check_output_pattern(where)
         return shot
 
@@ -293,7 +293,7 @@ class Shot:
         """This shot as `Shot.load` would read it back from `path`: every check of the run
         (names, ranges, keyframes inside the plate, the output pattern), one line on failure."""
         base = Path(path).expanduser().resolve().parent
-        return Shot.from_dict(self.to_dict(base_dir=base), base_dir=base, source=str(Path(path).resolve()))
+        return Shot.from_dict(self.to_dict(base_dir=base), base_dir=base, shot_file=str(Path(path).resolve()))
 
     def to_json(self, base_dir=None) -> str:
         return json.dumps(self.to_dict(base_dir), indent=2) + "\n"

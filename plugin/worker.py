@@ -38,7 +38,7 @@ class _RequestError(Exception):
         self.code = code
 
 
-class FrameCache:
+class DecodedFrames:
     """LRU of decoded plate frames (float32 HxWx3), bounded in bytes."""
 
     def __init__(self, max_bytes: int = FRAME_CACHE_BYTES):
@@ -84,7 +84,7 @@ class Worker:
         self.plate_path = None
         self.colourspace = None
         self.ocio_config = None
-        self.cache = FrameCache()
+        self.cache = DecodedFrames()
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="matanyone-worker")
         self.frame_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matanyone-frames")
         self._frame_seq = itertools.count(1)

@@ -153,7 +153,7 @@ def build_shot(args):
                     for i, o in enumerate(objects)],
         "output": {"path": os.path.abspath(out)},
     }
-    shot = Shot.from_dict(data, base_dir=os.getcwd(), source=None)
+    shot = Shot.from_dict(data, base_dir=os.getcwd(), shot_file=None)
     shot = _apply_engine(shot, args)
     return shot, []
 

@@ -318,8 +318,8 @@ def _input_files(shot: Shot, plate) -> List[Tuple[str, str]]:
         files += [(p, "plate frame") for p in framepattern.parse(shot.plate.path).scan().values()]
     for o in shot.objects:
         files += [(p, f"keyframe mask of object {o.name!r} at frame {f}") for f, p in o.keyframes.items()]
-    if shot.source:
-        files.append((shot.source, "shot file"))
+    if shot.shot_file:
+        files.append((shot.shot_file, "shot file"))
     return files
 
 
@@ -337,7 +337,7 @@ def _check_not_inputs(full_shot: Shot, shot: Shot, plate, paths: "JobPaths") -> 
         targets += [(pat.path(f), f"output {shot.output.pattern_for(o)}")
                     for f in range(shot.plate.first, shot.plate.last + 1)]
     targets += [(paths.record, "run record"), (paths.log, "job log")]
-    same_shot = full_shot.source and _FileIds([full_shot.source]).find(paths.shot)
+    same_shot = full_shot.shot_file and _FileIds([full_shot.shot_file]).find(paths.shot)
     if not same_shot:
         targets.append((paths.shot, "shot copy"))
     for target, label in targets:
@@ -449,11 +449,11 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
         runner = None
         try:
             shot_copy = paths.shot
-            if not (full_shot.source and _FileIds([full_shot.source]).find(shot_copy)):
+            if not (full_shot.shot_file and _FileIds([full_shot.shot_file]).find(shot_copy)):
                 if not full_shot.plate.colourspace:  # record the guess, so a re-run sees the same colour
                     full_shot = replace(full_shot, plate=replace(full_shot.plate, colourspace=shot.plate.colourspace))
                 full_shot.save(shot_copy)
-            logger.info(f"shot {shot.source or '(built)'}: plate {shot.plate.path} frames "
+            logger.info(f"shot {shot.shot_file or '(built)'}: plate {shot.plate.path} frames "
                         f"{shot.plate.first}-{shot.plate.last} {plate.width}x{plate.height} "
                         f"({shot.plate.colourspace}), objects {', '.join(o.name for o in shot.objects)}, "
                         f"direction {shot.direction}, model {shot.engine.model}, weights {weights_id}, device {device}")
