@@ -71,3 +71,15 @@ def test_the_panel_refuses_the_names_the_run_refuses(qtbot, tmp_path):
     c.load_shot(str(path))
     assert "objects[0].name" in panel.error_bar.message.text() and reason in panel.error_bar.message.text()
     c.close()
+
+
+def test_the_run_box_offers_exactly_what_the_engine_runs(qtbot):
+    from matanyone_engine.device import PRECISIONS as ENGINE_PRECISIONS
+    from plugin import protocol
+
+    panel, _holder = make_panel(qtbot)
+    box = panel.run_box
+    offered = [box.precision.itemData(i) for i in range(box.precision.count())]
+    assert offered == list(protocol.PRECISIONS) and set(offered) == set(ENGINE_PRECISIONS)
+    assert [box.direction.itemData(i) for i in range(box.direction.count())] == list(protocol.DIRECTIONS)
+    panel.controller.close()
