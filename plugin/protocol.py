@@ -33,7 +33,10 @@ CUDA, bf16 on CPU, off on MPS); fp16/bf16: autocast in that dtype everywhere."""
 DIRECTIONS = ("forward", "backward", "both")
 DEVICES = ("auto", "cpu", "cuda", "mps")   # the menu; "cuda:N" is accepted where typed
 DTYPES = ("half", "float")                 # EXR sample type of the alphas
-CHANNELS = ("A", "RGBA")                   # alpha alone, or RGBA premultiplied
+CHANNELS = ("A", "RGBA", "matte")
+"""A: the alpha alone (the default); RGBA: the plate premultiplied by the alpha; matte: a grey
+matte, the alpha in R, G, B and A of a layer named after the object (`hero.R` ... `hero.A`), as
+Resolve's External Matte Saver writes a named RGBA matte (the Resolve bridge asks for it)."""
 MODELS = ("matanyone", "matanyone2")
 """The checkpoints of the one network a shot may choose (`engine.model`; the first is the
 default); each is a registry entry of kind "matanyone" (weights.models(), checked by a test)."""

@@ -1,4 +1,5 @@
-"""Alphas out: one EXR per frame (single channel `A`, or RGBA premultiplied), half or float,
+"""Alphas out: one EXR per frame (single channel `A`, RGBA premultiplied, or a grey matte in a
+layer named after the object, as Resolve's External Matte Saver writes it), half or float,
 ZIP or PIZ, with the source frame's number, display and data windows and metadata. Each
 frame is written to a temporary name in the same folder and renamed into place, so a crash
 leaves only whole frames. Plus an optional 16-bit PNG preview and a PNG contact sheet.
@@ -22,7 +23,7 @@ from plugin.errors import OutputError
 
 _DTYPES = {"half": "half", "float": "float"}
 _COMPRESSIONS = {"zip": "zip", "zips": "zips", "piz": "piz", "none": "none", "dwaa": "dwaa", "rle": "rle"}
-_CHANNELS = {"A": ("A",), "RGBA": ("R", "G", "B", "A")}
+_CHANNELS = {"A": ("A",), "RGBA": ("R", "G", "B", "A"), "matte": ("R", "G", "B", "A")}  # matte: in a layer
 # Metadata keys callers pass -> EXR attribute names (strings).
 _META_PREFIX = "matanyone:"
 Window = Tuple[int, int, int, int]  # x, y, width, height
@@ -140,8 +141,10 @@ class AlphaWriter:
                  compression: str, channels: str, metadata: Mapping[str, object],
                  source_paths: Iterable[str], preview: Optional[framepattern.FramePattern],
                  carry: Mapping[str, object], timecode_clock: Optional[Tuple[int, int, int]] = None,
-                 source_windows: Optional[Callable[[int], Optional[Tuple[Window, Window]]]] = None):
+                 source_windows: Optional[Callable[[int], Optional[Tuple[Window, Window]]]] = None,
+                 layer: Optional[str] = None):
         self.pattern = pattern
+        self.layer = layer
         self.display_window = tuple(display_window)
         self.data_window = tuple(data_window)
         self._source_windows = source_windows
@@ -172,6 +175,8 @@ class AlphaWriter:
         import OpenImageIO as oiio
         x, y, w, h = data
         names = _CHANNELS[self.channels]
+        if self.layer:  # OpenEXR's layer convention: `layer.channel`
+            names = tuple(f"{self.layer}.{n}" for n in names)
         spec = oiio.ImageSpec(w, h, len(names), self.dtype)
         spec.channelnames = names
         spec.alpha_channel = len(names) - 1
@@ -223,6 +228,8 @@ class AlphaWriter:
             if rgb is None or np.shape(rgb) != (dh, dw, 3):
                 raise ValueError(f"channels='RGBA' needs the plate's rgb (HxWx3) for frame {frame}")
             pixels = np.concatenate([np.asarray(rgb, np.float32) * alpha[:, :, None], alpha[:, :, None]], axis=2)
+        elif self.channels == "matte":  # grey: the same coverage in every channel
+            pixels = np.repeat(alpha[:, :, None], 4, axis=2)
         else:
             pixels = alpha[:, :, None]
         path = self.path(frame)
@@ -275,7 +282,8 @@ def open(pattern, like=None, *, dtype: str = "half", compression: str = "zip",  
          channels: str = "A", metadata: Optional[Mapping[str, object]] = None,
          preview: Optional[str] = None, frames: Optional[Sequence[int]] = None,
          display_window: Optional[Tuple[int, int, int, int]] = None,
-         data_window: Optional[Tuple[int, int, int, int]] = None) -> AlphaWriter:
+         data_window: Optional[Tuple[int, int, int, int]] = None,
+         layer: Optional[str] = None) -> AlphaWriter:
     """An alpha writer shaped like a plate.
 
     Args:
@@ -283,11 +291,13 @@ def open(pattern, like=None, *, dtype: str = "half", compression: str = "zip",  
         like: the source `Plate`: windows, frames, fps/timecode and the files never to overwrite.
         dtype: 'half' (default) or 'float'.
         compression: 'zip' (default), 'piz', 'zips', 'dwaa', 'rle' or 'none'.
-        channels: 'A' (default) or 'RGBA' (premultiplied; `write` then needs the plate's rgb).
+        channels: 'A' (default), 'RGBA' (premultiplied; `write` then needs the plate's rgb) or
+            'matte' (the alpha in R, G, B and A of the layer `layer`, e.g. `hero.R` ... `hero.A`).
         metadata: strings stored as `matanyone:<key>` EXR attributes (source, colourspace,
             engine, weights, shot, ...).
         preview: optional pattern of 16-bit PNG previews of the alpha.
         frames, display_window, data_window: only without `like`.
+        layer: the layer of a 'matte' (the object's name; Resolve shows it as the matte's name).
     Raises:
         OutputError: a pattern that resolves to a source file, an unwritable folder, bad options.
     """
@@ -301,6 +311,9 @@ def open(pattern, like=None, *, dtype: str = "half", compression: str = "zip",  
         raise OutputError(f"output compression {compression!r} is not one of {', '.join(_COMPRESSIONS)}")
     if channels not in _CHANNELS:
         raise OutputError(f"output channels {channels!r} is not one of {', '.join(_CHANNELS)}")
+    if channels == "matte" and not layer:
+        raise OutputError(f"output {pattern}: a matte is written in a layer named after its object; "
+                          f"give the object's name")
     carry: Dict[str, object] = {}
     sources: List[str] = []
     clock = None
@@ -337,7 +350,7 @@ def open(pattern, like=None, *, dtype: str = "half", compression: str = "zip",  
     return AlphaWriter(out, display_window=display_window, data_window=data_window, dtype=dtype,
                        compression=compression, channels=channels, metadata=metadata or {},
                        source_paths=sources, preview=preview_pattern, carry=carry, timecode_clock=clock,
-                       source_windows=source_windows)
+                       source_windows=source_windows, layer=layer if channels == "matte" else None)
 
 
 def _windows_of_frames(plate) -> Optional[Callable[[int], Optional[Tuple[Window, Window]]]]:

@@ -529,7 +529,7 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
 def _bytes_left(shot: Shot, plate, runner: Optional["_Runner"]) -> Tuple[int, int]:
     """Uncompressed bytes of one frame of one object, and of what the run still writes
     (alphas, and the work frames of a two-way run)."""
-    per_pixel = (2 if shot.output.dtype == "half" else 4) * len(shot.output.channels)
+    per_pixel = (2 if shot.output.dtype == "half" else 4) * (1 if shot.output.channels == "A" else 4)
     if shot.direction == "both":
         per_pixel += 4
     frame = plate.width * plate.height * per_pixel
@@ -735,7 +735,7 @@ class _Runner:
         if w is None:
             from plugin import writers
             w = writers.open(self.shot.output.pattern_for(obj), like=self.plate, dtype=self.shot.output.dtype,
-                             channels=self.shot.output.channels,
+                             channels=self.shot.output.channels, layer=obj.name,
                              metadata=_output_metadata(self.shot, obj, self.weights_id, self.shot_copy))
             self._writers[obj.name] = w
         return w

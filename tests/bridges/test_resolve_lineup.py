@@ -37,7 +37,7 @@ def _plate_ref(dvr, media_item, left, duration, timeline_fps=24):
 
 def _write_alphas(plate_ref, out_pattern):
     with plates.open(plate_ref.path, (plate_ref.first, plate_ref.last)) as plate:
-        with writers.open(out_pattern, like=plate) as out:
+        with writers.open(out_pattern, like=plate, channels="matte", layer="hero") as out:  # the bridge's mattes
             for f in range(plate_ref.first, plate_ref.last + 1):
                 out.write(f, np.full((plate.height, plate.width), 0.5, np.float32))
         return plate.fps

@@ -103,3 +103,24 @@ def test_callable_cancel_and_bad_cancel(tmp_path):
         job._cancel_test(42)
     assert job._cancel_test(lambda: True)() is True
     assert job._cancel_test(None)() is False
+
+
+def test_matte_channels_write_each_object_in_its_own_layer(tmp_path):
+    """channels 'matte' (the Resolve bridge's): the job names each object's layer after it."""
+    import json
+
+    import OpenImageIO as oiio
+
+    path = make_shot(tmp_path, n=2, objects=("hero", "prop"))
+    data = json.loads(path.read_text())
+    data["output"]["channels"] = "matte"
+    path.write_text(json.dumps(data))
+    shot = Shot.load(path)
+    assert job.run(shot).status == "done"
+    for obj in shot.objects:
+        inp = oiio.ImageInput.open(shot.output.pattern_for(obj).replace("####", str(FIRST + 1)))
+        spec = inp.spec()
+        px = np.asarray(inp.read_image(0, 0, 0, spec.nchannels, "float")).reshape(spec.height, spec.width, -1)
+        inp.close()
+        assert sorted(spec.channelnames) == [f"{obj.name}.{c}" for c in "ABGR"]
+        assert px.max() > 0 and all(np.array_equal(px[..., 0], px[..., i]) for i in range(4))

@@ -62,6 +62,14 @@ def test_save_elsewhere_keeps_the_same_files_and_round_trips(tmp_path):
     assert sorted(os.listdir(dest.parent)) == ["copy.shot.json"]
 
 
+@pytest.mark.parametrize("channels", ["A", "RGBA", "matte"])
+def test_every_output_channels_choice_round_trips(tmp_path, channels):
+    shot = Shot.load(write(tmp_path, shot_dict(output={"path": "m/{object}.####.exr", "channels": channels})))
+    assert shot.output.channels == channels
+    shot.save(tmp_path / "again.shot.json")
+    assert Shot.load(tmp_path / "again.shot.json").output.channels == channels
+
+
 def test_save_failure_is_one_line(tmp_path):
     shot = Shot.load(write(tmp_path, shot_dict()))
     blocker = tmp_path / "file"

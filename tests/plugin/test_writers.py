@@ -85,6 +85,29 @@ def test_windows_follow_the_source(tmp_path):
         assert a.shape == (12, 20) and a[0, 0] == 0.0 and a[4, 6] == pytest.approx(0.75, abs=1e-3)
 
 
+def test_matte_channels_are_a_grey_rgba_matte_in_the_objects_layer(tmp_path):
+    """What Resolve's External Matte Saver writes for a named RGBA matte (the Resolve bridge's
+    default): the alpha in R, G, B and A of a layer named after the object."""
+    pattern, _ = media.make_exr_sequence(tmp_path / "p", frames=2, h=8, w=10, dtype="float")
+    alphas = {f: np.linspace(0, 1, 80, dtype=np.float32).reshape(8, 10) ** (f - 1000) for f in (1001, 1002)}
+    with plates.open(pattern) as plate:
+        with writers.open(str(tmp_path / "o" / "x_{0}.####.exr".format("hero")), like=plate, channels="matte",
+                          dtype="float", layer="hero") as out:
+            for frame, alpha in alphas.items():
+                out.write(frame, alpha)
+        with pytest.raises(OutputError, match="layer named after its object"):
+            writers.open(str(tmp_path / "o" / "y.####.exr"), like=plate, channels="matte")
+    for frame, alpha in alphas.items():
+        spec, px = _read(tmp_path / "o" / f"x_hero.{frame}.exr")
+        assert sorted(spec.channelnames) == ["hero.A", "hero.B", "hero.G", "hero.R"]
+        for i, name in enumerate(spec.channelnames):
+            np.testing.assert_array_equal(px[:, :, i], alpha, err_msg=name)
+        assert writers.read_metadata(tmp_path / "o" / f"x_hero.{frame}.exr")["frame"] == str(frame)
+    with plates.open_alpha(str(tmp_path / "o" / "x_hero.####.exr")) as back:  # the panel's viewer reads it
+        assert back.frames == [1001, 1002]
+        np.testing.assert_array_equal(back.read_alpha(1002), alphas[1002])
+
+
 def test_rgba_premultiplied_and_png_preview(tmp_path):
     pattern, pixels = media.make_exr_sequence(tmp_path / "p", frames=1, h=8, w=10, dtype="float")
     alpha = np.linspace(0, 1, 80, dtype=np.float32).reshape(8, 10)
