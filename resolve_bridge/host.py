@@ -12,8 +12,8 @@ import os
 from typing import Dict, List, Optional, Tuple
 
 from resolve_bridge.media import (check_speed, frame_paths, frame_rate, is_sequence, matte_matches,
-                                  printf_pattern, sequence_form, sequence_pattern, timecode_to_frames,
-                                  used_frames)
+                                  printf_pattern, sequence_form, sequence_pattern, source_frame,
+                                  timecode_to_frames, timeline_frame, used_frames)
 from resolve_bridge.record import MatteRecord
 from ui.host import PlateRef
 
@@ -72,6 +72,9 @@ class ResolveHost:
     """The `HostAdapter` the panel gets for DaVinci Resolve (18.6 and later, free or Studio)."""
 
     name = "resolve"
+    # What the panel writes for Resolve (plugin.protocol.CHANNELS): a grey RGBA matte in a layer
+    # named after the object, as Resolve's own External Matte Saver writes one.
+    output_channels = "matte"
 
     def __init__(self, resolve, matte_mode: str = "clip", matte_format: str = "exr"):
         if matte_mode not in MATTE_MODES:
@@ -172,18 +175,41 @@ class ResolveHost:
                 check_speed(item.GetSourceStartFrame(), item.GetSourceEndFrame(), last - first + 1)
         except UserError as err:
             raise PlateError(f"Clip '{item.GetName()}': {err}") from None
+        start = self._frames(item, "GetStart")
         return PlateRef(
             path=pattern,
             first=first,
             last=last,
             colourspace=self.input_colourspace(media),
             ocio_config=None,
-            frame_offset=self._frames(item, "GetStart") - first,
+            # the shot file's plain offset, exact where clip and timeline share a rate; the
+            # bridge maps frames with source_frame/timeline_frame, which know both rates
+            frame_offset=start - first,
             label=item.GetName(),
             extra={"item": item.GetUniqueId(), "media": media.GetUniqueId(),
                    "kind": "sequence" if sequence else "movie", "media_first": str(first_number),
-                   "start_tc": media.GetClipProperty("Start TC") or "", "fps": f"{clip_fps:g}"},
+                   "start_tc": media.GetClipProperty("Start TC") or "", "fps": f"{clip_fps:g}",
+                   "timeline_start": str(start), "timeline_fps": f"{timeline_fps:g}"},
         )
+
+    def source_frame(self, plate: PlateRef, frame: int) -> int:
+        """The source frame of `plate` that the timeline shows at timeline frame `frame`."""
+        return source_frame(frame, *self._clock(plate))
+
+    def timeline_frame(self, plate: PlateRef, source: int) -> int:
+        """The timeline frame that shows source frame `source` of `plate`."""
+        return timeline_frame(source, *self._clock(plate))
+
+    def playhead_source_frame(self, plate: PlateRef) -> int:
+        """The source frame under the playhead, kept within the plate."""
+        return min(max(self.source_frame(plate, self.current_frame()), plate.first), plate.last)
+
+    @staticmethod
+    def _clock(plate: PlateRef) -> Tuple[int, int, float, float]:
+        extra = plate.extra or {}
+        timeline_fps = frame_rate(extra.get("timeline_fps"), 24.0)
+        return (_int(extra.get("timeline_start"), plate.first + plate.frame_offset), plate.first,
+                frame_rate(extra.get("fps"), timeline_fps), timeline_fps)
 
     def input_colourspace(self, media) -> Optional[str]:
         """The clip's input colour space as an OCIO name where the project is colour-managed."""

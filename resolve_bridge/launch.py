@@ -118,16 +118,35 @@ def _app():
 
 
 def open_panel_window(host):
-    """The panel as its own window on `host`'s clip, with the clip already loaded."""
+    """The panel as its own window on `host`'s clip, with the clip already loaded at the source
+    frame under the playhead, writing mattes as Resolve's External Matte Saver does."""
     _app()
     import ui
 
     panel = ui.show_panel(parent=None, host=host)
-    panel.setWindowTitle(f"MatAnyone - {host.selected_plate().label}")
-    use = getattr(getattr(panel, "controller", None), "use_host_selection", None)
-    if use is not None:
-        use()
+    plate = host.selected_plate()
+    panel.setWindowTitle(f"MatAnyone - {plate.label}")
+    controller = getattr(panel, "controller", None)
+    if controller is not None:
+        from dataclasses import replace
+
+        controller.run_settings = replace(controller.run_settings, channels=host.output_channels)
+        _go_to_once_open(controller, host.playhead_source_frame(plate))
+        controller.use_host_selection()
     return panel
+
+
+def _go_to_once_open(controller, frame: int) -> None:
+    """Show `frame` once the plate has opened (posted: opening shows the plate's first frame)."""
+    from ui.panel.events import Event
+
+    pending = [frame]
+
+    def on_event(event, _payload) -> None:
+        if event is Event.PLATE and pending:
+            wanted = pending.pop()
+            controller.post(lambda: controller.set_frame(wanted))
+    controller.subscribe(on_event)
 
 
 def _show_panel(host) -> int:

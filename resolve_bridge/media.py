@@ -3,6 +3,7 @@ sequences, the source frames a timeline item plays, matte file lists. Standard l
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from typing import List, Optional, Tuple
@@ -61,13 +62,29 @@ def used_frames(left_offset: int, duration: int, clip_fps: float, timeline_fps: 
     Returns:
         (first, last) source frame numbers, inclusive.
     """
-    ratio = clip_fps / timeline_fps if clip_fps > 0 and timeline_fps > 0 else 1.0
+    ratio = _ratio(clip_fps, timeline_fps)
     index = int(round(left_offset * ratio))
     count = max(1, int(round(duration * ratio)))
     if index < 0 or (media_frames and index + count > media_frames):
         raise PlateError(f"the clip uses media frames {index}-{index + count - 1}, outside the media's "
                          f"{media_frames} frames: relink the clip to its full media, then try again.")
     return first_number + index, first_number + index + count - 1
+
+
+def source_frame(timeline_frame: int, clip_start: int, first: int, clip_fps: float, timeline_fps: float) -> int:
+    """The source frame number the timeline shows at `timeline_frame` of a clip that starts at
+    `clip_start` with source frame `first`: clip_fps / timeline_fps media frames pass per
+    timeline frame (two for a 50p clip in a 25p timeline), so no plain offset maps them."""
+    return first + int(math.floor((timeline_frame - clip_start) * _ratio(clip_fps, timeline_fps) + 1e-6))
+
+
+def timeline_frame(source: int, clip_start: int, first: int, clip_fps: float, timeline_fps: float) -> int:
+    """The timeline frame that shows source frame `source` (the inverse of `source_frame`)."""
+    return clip_start + int(math.floor((source - first) / _ratio(clip_fps, timeline_fps) + 1e-6))
+
+
+def _ratio(clip_fps: float, timeline_fps: float) -> float:
+    return clip_fps / timeline_fps if clip_fps > 0 and timeline_fps > 0 else 1.0
 
 
 def check_speed(source_start: Optional[int], source_end: Optional[int], used: int) -> None:

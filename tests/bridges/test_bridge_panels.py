@@ -190,6 +190,22 @@ def test_resolve_window_opens_on_the_clip(qtbot, fake_resolve_module, fake_worke
     assert _calls("open_plate")[0]["path"] == "/s/sh010.####.exr"
 
 
+@pytest.mark.parametrize("clip_fps, expected", [(24, 1002), (48, 1003)])
+def test_resolve_window_opens_at_the_playheads_source_frame_writing_resolve_mattes(
+        qtbot, fake_resolve_module, fake_worker, clip_fps, expected):
+    dvr = fake_resolve_module
+    media = dvr.MediaPoolItem("m1", "sh010", {"File Path": "/s/sh010.[1001-1100].exr", "FPS": str(clip_fps),
+                                              "Start TC": "00:00:41:17", "Frames": "100"})
+    dvr.fake_project([[dvr.TimelineItem("a", "sh010", media, 86400, 2, left_offset=0)]], playhead=86401)
+    from resolve_bridge.host import ResolveHost
+    from resolve_bridge.launch import open_panel_window
+
+    window = open_panel_window(ResolveHost(dvr.scriptapp("Resolve")))
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.controller.current_frame == expected, timeout=5000)
+    assert window.controller.run_settings.channels == "matte"
+
+
 def test_hiero_pane_opens_on_the_selected_shot(qtbot, fake_hiero, fake_worker):
     from tests.bridges.test_hiero_bridge import _timeline
 

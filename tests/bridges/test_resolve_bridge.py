@@ -154,7 +154,8 @@ def test_single_clip_plate_with_offsets_and_colour(dvr, source_frames):
     assert plate.frame_offset == 86410 - 1006  # timeline frame = source frame + offset
     assert plate.colourspace == "ARRI LogC3 (EI800)"
     assert plate.extra == {"item": "a", "media": "m1", "kind": "sequence", "media_first": "1001",
-                           "start_tc": "00:00:41:17", "fps": "24"}
+                           "start_tc": "00:00:41:17", "fps": "24", "timeline_start": "86410",
+                           "timeline_fps": "24"}
     assert host.current_frame() == 86420
 
 
@@ -174,6 +175,24 @@ def test_50p_clip_in_a_25p_timeline_is_not_a_retime(dvr):
     plate = _host(dvr, [[item]], fps=25, start_frame=90000, playhead=90010).selected_plate()
     assert (plate.first, plate.last) == (25, 104)  # 80 media frames from media frame 24 (numbered from 1)
     assert plate.extra["fps"] == "50"
+
+
+@pytest.mark.parametrize("clip_fps, timeline_fps, per_frame", [(50, 25, 2), (25, 25, 1), (24, 24, 1)])
+def test_playhead_maps_to_the_source_frame_at_the_clips_rate(dvr, clip_fps, timeline_fps, per_frame):
+    """A timeline frame shows clip_fps / timeline_fps media frames: 50p in 25p steps two source
+    frames per timeline frame, which no plain offset maps; same-rate clips step one."""
+    media = dvr.fake_movie("m1", "/m/A001_C002.mov", frames=500, fps=clip_fps, start_tc="01:00:00:00")
+    item = _item(dvr, "a", media, start=90000, duration=40, left_offset=12)
+    host = _host(dvr, [[item]], fps=timeline_fps, start_frame=90000, playhead=90010)
+    plate = host.selected_plate()
+    assert plate.first == 1 + 12 * per_frame and plate.last == plate.first + 40 * per_frame - 1
+    for k in (0, 1, 10, 39):
+        assert host.source_frame(plate, 90000 + k) == plate.first + k * per_frame
+        assert host.timeline_frame(plate, plate.first + k * per_frame) == 90000 + k
+    assert host.playhead_source_frame(plate) == plate.first + 10 * per_frame
+    assert host.timeline_frame(plate, plate.last) == 90039  # the clip's last frame, not past its end
+    if per_frame == 1:
+        assert plate.frame_offset == 90000 - plate.first  # the shot file's plain offset holds then
 
 
 def test_retimed_clip_is_refused_where_resolve_says_so(dvr):
