@@ -11,8 +11,9 @@ from plugin import client, errors, protocol
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("matanyone_engine", "plugin", "ui", "nuke_bridge", "resolve_bridge")
-# Not user-facing: internal signals and protocol plumbing, each caught where it is raised.
-INTERNAL = {"ProtocolError", "ParamsError", "_Cancelled", "_RequestError"}
+# Not user-facing: internal signals and protocol plumbing, each caught where it is raised
+# (the engine's Cancelled stops a warm-up step; plugin.job catches it and reports the cancel).
+INTERNAL = {"ProtocolError", "ParamsError", "_Cancelled", "_RequestError", "Cancelled"}
 
 
 def _exception_classes():
