@@ -60,8 +60,12 @@ SHUTDOWN = "shutdown"
 # {shot_path, object, path, start?, timecode?, fps?} -> {path, first, last}: a ProRes 4444 movie
 # of one object's finished matte (a host that takes mattes as movies: Resolve's --format prores4444).
 WRITE_MATTE_MOVIE = "write_matte_movie"
+# {frame, x, y, paths: {key: output pattern}} -> {frame, x, y, rgb, colourspace, alphas: {key: value or
+# null}}: the plate's RGB as decoded (before the viewer's display transform) and each written alpha
+# under the cursor, for the panel's pixel readout.
+SAMPLE_PIXEL = "sample_pixel"
 METHODS = (HELLO, OPEN_PLATE, READ_FRAME, SAM_EMBED, SAM_MASK, READ_MASK, READ_ALPHA, RUN_SHOT, CANCEL,
-           WEIGHTS_STATUS, WEIGHTS_GET, SHUTDOWN, WRITE_MATTE_MOVIE)
+           WEIGHTS_STATUS, WEIGHTS_GET, SHUTDOWN, WRITE_MATTE_MOVIE, SAMPLE_PIXEL)
 
 # Notifications.
 PROGRESS = "progress"
@@ -368,6 +372,17 @@ class ReadAlpha(Message):
 
 
 @dataclass(frozen=True)
+class SamplePixel(Message):
+    """One plate pixel (full-resolution plate coordinates, x right, y down) and the written alphas there."""
+
+    method: ClassVar[str] = SAMPLE_PIXEL
+    frame: int = _frame()
+    x: int = field(default=0, metadata=_limits(0, 1 << 20))
+    y: int = field(default=0, metadata=_limits(0, 1 << 20))
+    paths: Dict[str, str] = field(default_factory=dict)    # key (object) -> output pattern (####)
+
+
+@dataclass(frozen=True)
 class RunShot(Message):
     method: ClassVar[str] = RUN_SHOT
     shot_path: str = field(metadata=_limits(path=True))
@@ -546,6 +561,17 @@ class MatteMovieWritten(Message):
     last: int
 
 
+@dataclass(frozen=True)
+class PixelSampled(Message):
+    method: ClassVar[str] = SAMPLE_PIXEL
+    frame: int
+    x: int
+    y: int
+    rgb: Tuple[float, float, float]            # the plate as decoded, in `colourspace` (no display transform)
+    colourspace: Optional[str] = None
+    alphas: Dict[str, Optional[float]] = field(default_factory=dict)  # key -> alpha, None: no file for the frame
+
+
 # Notifications.
 @dataclass(frozen=True)
 class Progress(Message):
@@ -585,8 +611,9 @@ class Log(Message):
 
 
 REQUESTS = {c.method: c for c in (Hello, OpenPlate, ReadFrame, SamEmbed, SamMask, ReadMask, ReadAlpha,
-                                  RunShot, Cancel, WeightsStatus, WeightsGet, Shutdown, WriteMatteMovie)}
+                                  RunShot, Cancel, WeightsStatus, WeightsGet, Shutdown, WriteMatteMovie,
+                                  SamplePixel)}
 RESULTS = {c.method: c for c in (HelloResult, PlateOpened, FrameRead, SamEmbedded, SamMasked, MaskRead,
                                  AlphaRead, ShotRun, Cancelled, WeightsReport, WeightsFetched, ShutdownResult,
-                                 MatteMovieWritten)}
+                                 MatteMovieWritten, PixelSampled)}
 NOTES = {c.method: c for c in (Progress, FrameDone, DownloadProgress, Log)}

@@ -85,6 +85,7 @@ class Worker:
         self.colourspace = None
         self.ocio_config = None
         self.cache = DecodedFrames()
+        self.alpha_cache = DecodedFrames(256 << 20)  # written alphas the pixel readout samples, by file and mtime
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="matanyone-worker")
         self.frame_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matanyone-frames")
         self._frame_seq = itertools.count(1)
@@ -160,7 +161,7 @@ class Worker:
                 protocol.RUN_SHOT: self.do_run_shot,
                 protocol.CANCEL: self.do_cancel, protocol.WEIGHTS_STATUS: self.do_weights_status,
                 protocol.WEIGHTS_GET: self.do_weights_get, protocol.SHUTDOWN: self.do_shutdown,
-                protocol.WRITE_MATTE_MOVIE: self.do_write_matte_movie}
+                protocol.WRITE_MATTE_MOVIE: self.do_write_matte_movie, protocol.SAMPLE_PIXEL: self.do_sample_pixel}
 
     def _answer(self, msg_id, fn: Callable[[], protocol.Message]) -> None:
         try:
@@ -370,6 +371,36 @@ class Worker:
             os.replace(out + ".tmp", out)
             alphas[str(key)] = {"path": out, "width": w, "height": h, "source": path}
         return protocol.AlphaRead(frame=frame, alphas=alphas)
+
+    def do_sample_pixel(self, params: protocol.SamplePixel) -> protocol.PixelSampled:
+        """The pixel readout: the plate's RGB as decoded (from the frame cache, no display
+        transform, as Nuke's viewer reads it) and each object's written alpha at (x, y)."""
+        from plugin import framepattern, masks
+        frame, x, y = params.frame, params.x, params.y
+        image = self._plate_frame(frame)
+        h, w = image.shape[:2]
+        if not (x < w and y < h):
+            raise _RequestError(protocol.INVALID_PARAMS, f"sample_pixel: x {x} y {y} is outside the "
+                                f"{w}x{h} plate; use 0-{w - 1}, 0-{h - 1}")
+        rgb = tuple(float(v) for v in image[y, x, :3])
+        alphas: Dict[str, Optional[float]] = {}
+        for key, pattern in params.paths.items():
+            try:
+                path = framepattern.parse(str(pattern)).path(frame)
+                stamp = os.stat(path).st_mtime_ns
+            except ValueError as err:
+                raise _RequestError(protocol.INVALID_PARAMS, str(err)) from None
+            except OSError:
+                alphas[str(key)] = None  # no alpha file for this frame yet
+                continue
+            alpha = self.alpha_cache.get((path, stamp))
+            if alpha is None:
+                alpha = masks.read_mask(path)
+                self.alpha_cache.put((path, stamp), alpha)
+            ah, aw = alpha.shape[:2]
+            value = alpha[min(y, ah - 1), min(x, aw - 1)]
+            alphas[str(key)] = float(value) / 255.0 if alpha.dtype.kind == "u" else float(value)
+        return protocol.PixelSampled(frame=frame, x=x, y=y, rgb=rgb, colourspace=self.colourspace, alphas=alphas)
 
     def do_weights_status(self, params: protocol.WeightsStatus) -> protocol.WeightsReport:
         from matanyone_engine import weights

@@ -236,3 +236,31 @@ def test_sam_embed_and_mask_by_file(worker, tmp_path):
     assert (res["width"], res["height"]) == (64, 48) and isinstance(res["score"], float)
     mask = read_mask(res["mask_path"])
     assert mask.shape == (48, 64) and mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
+
+
+def test_sample_pixel_is_the_plate_as_decoded_and_each_written_alpha(worker, tmp_path):
+    """The pixel readout (issue 19.6): scene-linear values over 1 come back as in the file, not
+    through the display transform; each object's alpha is the written EXR's; no file is None."""
+    import OpenImageIO as oiio
+    from tests.plugin.media import make_exr_sequence, write_image
+    pixels = np.zeros((2, 24, 32, 3), np.float32)
+    pixels[:, 5, 7] = (2.5, 0.125, 0.0625)       # a highlight over 1: linear, as Nuke's viewer reads it
+    pixels[1, 9, 3] = (0.3, 0.6, 0.9)
+    pattern, _ = make_exr_sequence(tmp_path / "plates", frames=2, h=24, w=32, first=1001, pixels=pixels)
+    worker.call("open_plate", path=pattern, colourspace="ACEScg", timeout=60)
+    alpha = np.zeros((24, 32), np.float32)
+    alpha[9, 3] = 0.75
+    (tmp_path / "matte").mkdir()
+    write_image(tmp_path / "matte" / "hero.1002.exr", alpha, dtype="half", channels=["A"])
+    paths = {"1": str(tmp_path / "matte" / "hero.####.exr"), "2": str(tmp_path / "matte" / "none.####.exr")}
+    for frame, x, y in ((1001, 7, 5), (1002, 3, 9)):
+        file_pixel = oiio.ImageBuf(pattern.replace("####", str(frame))).getpixel(x, y)  # read independently
+        res = worker.call("sample_pixel", frame=frame, x=x, y=y, paths=paths, timeout=60)
+        assert res["rgb"] == pytest.approx(list(file_pixel[:3]), abs=0) and res["colourspace"] == "ACEScg"
+        assert (res["frame"], res["x"], res["y"]) == (frame, x, y)
+    assert res["rgb"] == pytest.approx([0.3, 0.6, 0.9], abs=1e-3)  # half precision of the values written
+    assert res["alphas"] == {"1": 0.75, "2": None}
+    first = worker.call("sample_pixel", frame=1001, x=7, y=5, paths=paths, timeout=60)
+    assert first["rgb"][0] == 2.5 and first["alphas"] == {"1": None, "2": None}
+    with pytest.raises(errors.WorkerError, match="outside the 32x24 plate"):
+        worker.call("sample_pixel", frame=1001, x=32, y=0, timeout=60)

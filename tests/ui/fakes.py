@@ -155,6 +155,16 @@ class FakeWorkerClient:
             alphas[key] = {"path": path, "width": w, "height": h}
         return {"frame": frame, "alphas": alphas}
 
+    def _m_sample_pixel(self, frame, x, y, paths=None):
+        """As plugin.worker's sample_pixel: the plate's RGB under (x, y) (here the fake's frame
+        values in 0-1) and each key's written alpha there, None where the frame has none."""
+        w, h = self.width, self.height
+        rgb = [(frame % 256) / 255.0, ((x * 255) // max(1, w - 1)) / 255.0, ((y * 255) // max(1, h - 1)) / 255.0]
+        image = self.written.get(frame)
+        value = None if image is None else QtGui.qGray(image.pixel(x, y)) / 255.0
+        return {"frame": frame, "x": x, "y": y, "rgb": rgb, "colourspace": "sRGB",
+                "alphas": {key: value for key in (paths or {})}}
+
     def _m_weights_status(self):
         """As plugin.worker's weights_status: matanyone_engine.weights.status() rows (`path` None: missing)."""
         if self.installed is None:

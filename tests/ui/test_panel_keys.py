@@ -93,10 +93,28 @@ def test_shift_or_ctrl_drag_resizes_the_brush_without_painting(panel, qtbot):
 
 
 def test_pixel_readout_proxy_badge_and_slider_values(panel, qtbot):
-    panel, _client = panel
+    panel, client = panel
     c = panel.controller
-    text = panel.readout(10, 20)
-    assert f"frame {c.current_frame}" in text and "x 10  y 20" in text and "viewer RGB" in text
+    c.add_object("hero")
+    c.set_frame(1004)
+    v = panel.viewer
+    from tests.ui.conftest import mouse
+    mouse(v, "move", v.to_widget(10.5, 20.5), buttons=QtCore.Qt.NoButton)
+    qtbot.waitUntil(lambda: "x 10  y 20" in panel.status.text(), timeout=5000)
+    # the plate's value from the worker (the fake's red is frame % 256), not the viewer's display RGB
+    assert panel.status.text() == ("frame 1004   x 10  y 20   plate RGB (sRGB) "
+                                   f"{1004 % 256 / 255:.4f} {(10 * 255 // 95) / 255:.4f} {(20 * 255 // 63) / 255:.4f}"
+                                   "   alpha hero none")
+    assert client.calls_of("sample_pixel")[-1]["paths"] == {str(c.objects[0].id): c.alphas.patterns()[c.objects[0].id]}
+    # throttled: a burst of moves sends a few requests, and the last position wins
+    before = len(client.calls_of("sample_pixel"))
+    for x in range(30, 60):
+        c.pixels.hover(x, 5)
+    qtbot.waitUntil(lambda: "x 59  y 5" in panel.status.text(), timeout=5000)
+    assert len(client.calls_of("sample_pixel")) - before <= 3
+    # the frame changes under a still cursor: the readout follows
+    c.set_frame(1005)
+    qtbot.waitUntil(lambda: panel.status.text().startswith("frame 1005   x 59  y 5"), timeout=5000)
     assert panel.tools.hardness.value_label.text() == f"{panel.tools.hardness.value()}%"
     panel.proxy.setCurrentIndex(panel.proxy.findData(2))
     image = panel.viewer.grab().toImage()

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 import pytest
-from ui.qt import QtGui
+from ui.qt import QtCore, QtGui
 
 from tests.ui.conftest import drag
 from tests.ui.test_panel_real_worker import _open, pytestmark  # noqa: F401 - same skip condition
@@ -195,3 +195,43 @@ def test_in_out_range_runs_only_those_frames(qtbot, tmp_path):
 
 if __name__ == "__main__":  # pragma: no cover
     pytest.main([__file__, "-q"])
+
+
+def test_pixel_readout_shows_the_plate_value_and_each_written_alpha(qtbot, tmp_path):
+    """Issue 19.6: the readout under the cursor is the plate as decoded (not the viewer's display
+    RGB) and each object's written alpha, as the worker's `sample_pixel` reads them."""
+    import OpenImageIO as oiio
+    from plugin import framepattern, masks
+    from tests.ui.conftest import mouse
+    panel, c = _open(qtbot, tmp_path, 3)
+    try:
+        v = panel.viewer
+        panel.tools.set_tool("brush")
+        panel.tools.size.setValue(8)
+        panel.tools.hardness.setValue(100)
+        c.set_frame(1)
+        c.add_object("box")
+        drag(v, [v.to_widget(28, 25), v.to_widget(45, 30), v.to_widget(55, 35)])
+        c.add_object("corner")
+        drag(v, [v.to_widget(75, 50), v.to_widget(85, 55)])
+        panel.run_box.direction.setCurrentIndex(panel.run_box.direction.findData("forward"))
+        panel.run_box.run_button.click()
+        qtbot.waitUntil(lambda: not c.running, timeout=240000)
+        assert not panel.error_bar.isVisible(), panel.error_bar.message.text()
+        c.set_frame(2)
+        qtbot.waitUntil(lambda: panel.viewer.image_frame == 2, timeout=60000)
+        for x, y in ((40, 30), (2, 2)):
+            mouse(v, "move", v.to_widget(x + 0.5, y + 0.5), buttons=QtCore.Qt.NoButton)
+            qtbot.waitUntil(lambda: f"x {x}  y {y}" in panel.status.text(), timeout=60000)
+            # the values read here independently of the worker
+            plate = oiio.ImageBuf(str(tmp_path / "plates" / "sh040.0002.png")).getpixel(x, y)
+            alpha = {o.name: float(masks.read_mask(framepattern.parse(c.last_outputs[o.name]).path(2))[y, x])
+                     for o in c.objects}
+            assert panel.status.text() == (
+                f"frame 2   x {x}  y {y}   plate RGB ({c.plate.colourspace}) "
+                + " ".join(f"{p:.4f}" for p in plate[:3])
+                + f"   alpha box {alpha['box']:.4f}, corner {alpha['corner']:.4f}")
+        assert "none" not in panel.status.text()       # both objects have a written alpha at frame 2
+        assert plate[0] == pytest.approx(40 / 255)   # the PNG's value, not the display transform's
+    finally:
+        c.close()

@@ -6,7 +6,7 @@ the UI thread through an injected `post(fn)`.
 It owns the worker connection, the plate, viewing and the objects, and composes parts that
 own their own state: `edits` (mask edits and undo, `edits.py`), `sam` (SAM clicks,
 `samclicks.py`), `runs` (shot file, run, progress, `runs.py`) and `alphas` (the written matte
-read back through the worker, `alphas.py`). Parts reach each other only through this object's
+read back through the worker, `alphas.py`) and `pixels` (the pixel readout, `readout.py`). Parts reach each other only through this object's
 public methods.
 
 Widgets subscribe with `controller.subscribe(fn)`; `fn(event, payload)` runs on the UI thread
@@ -25,6 +25,7 @@ from ui.panel.framecache import FrameCache
 from ui.panel.models import Models
 from ui.panel.model import PALETTE, MattedObject, PlateInfo, SamState  # noqa: F401 - re-exported
 from ui.panel.link import WorkerLink
+from ui.panel.readout import PixelReadout
 from ui.panel.runs import Runs
 from ui.panel.samclicks import SamClicks
 
@@ -68,6 +69,7 @@ class PanelController:
         self.runs = Runs(self)
         self.alphas = WrittenAlphas(self)
         self.models = Models(self)
+        self.pixels = PixelReadout(self)
 
     # ----------------------------------------------------------------- events
     def subscribe(self, fn: Callable) -> None:

@@ -35,6 +35,7 @@ class Event(str, Enum):
     RUN_RANGE = "run_range"          # (in, out) or None: the frames a run (and playback) covers
     MODELS = "models"                # {checkpoint name: installed}: what the worker can use
     DIRTY = "dirty"                  # bool: there are edits not saved in a shot file
+    PIXEL = "pixel"                  # the worker's `sample_pixel` result under the cursor (readout)
 
     def __str__(self) -> str:
         return self.value

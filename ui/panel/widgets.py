@@ -306,6 +306,7 @@ class Panel(QtWidgets.QWidget):
             Event.RUN_STATE: self._ev_run_state, Event.PROGRESS: self._ev_progress, Event.PREVIEW: self._ev_preview,
             Event.ALPHA: self._ev_preview, Event.RUN_SETTINGS: lambda _s: self.run_box.load_settings(),
             Event.RUN_RANGE: self._ev_run_range, Event.PLATE_COLOUR: lambda _n: self._fill_plate_colours(), Event.MODELS: self._ev_models,
+            Event.PIXEL: self._ev_pixel,
         }
 
     def _on_event(self, event: Event, payload) -> None:
@@ -408,6 +409,7 @@ class Panel(QtWidgets.QWidget):
         self.slider.set_frame(frame)
         if self.status.text().startswith("frame "):
             self.status.setText(f"frame {frame}")
+            self.controller.pixels.refresh()  # the readout follows the frame under a still cursor
         self.frame_box.blockSignals(True)
         self.frame_box.setValue(frame)
         self.frame_box.blockSignals(False)
@@ -507,28 +509,25 @@ class Panel(QtWidgets.QWidget):
             return
         x, y = point
         if 0 <= x < plate.width and 0 <= y < plate.height:
-            self.status.setText(self.readout(int(x), int(y)))
+            self.controller.pixels.hover(int(x), int(y))  # the worker answers with Event.PIXEL
 
-    def readout(self, x: int, y: int) -> str:
-        """Pixel readout under the cursor: the viewer's RGB (as displayed, 0-1) and the alpha."""
-        c, image = self.controller, self.viewer.image
-        parts = [f"frame {c.current_frame}", f"x {x}  y {y}"]
-        if image is not None:
-            sx = min(image.width() - 1, x * image.width() // c.plate.width)
-            sy = min(image.height() - 1, y * image.height() // c.plate.height)
-            col = QtGui.QColor(image.pixel(sx, sy))
-            parts.append(f"viewer RGB {col.redF():.3f} {col.greenF():.3f} {col.blueF():.3f}")
-        alphas = c.alphas.get(c.current_frame)
-        shown = self.viewer.shown_objects()
-        values = []
-        for obj in shown:
-            alpha = alphas.get(obj.id) if alphas else None
-            if alpha is not None:
-                ax = min(alpha.width() - 1, x * alpha.width() // c.plate.width)
-                ay = min(alpha.height() - 1, y * alpha.height() // c.plate.height)
-                values.append(QtGui.qGray(alpha.pixel(ax, ay)) / 255.0)
-        if values:
-            parts.append(f"alpha {max(values):.3f}")
+    def _ev_pixel(self, sample: dict) -> None:
+        if sample.get("frame") == self.controller.current_frame:
+            self.status.setText(self.readout(sample))
+
+    def readout(self, sample: dict) -> str:
+        """Pixel readout (as Nuke's viewer): the plate's RGB as decoded, before the viewer's display
+        transform, and each object's written alpha ("none": no alpha file for this frame)."""
+        c = self.controller
+        rgb = " ".join(f"{v:.4f}" for v in sample["rgb"])
+        space = f" ({sample['colourspace']})" if sample.get("colourspace") else ""
+        parts = [f"frame {sample['frame']}", f"x {sample['x']}  y {sample['y']}", f"plate RGB{space} {rgb}"]
+        alphas = []
+        for key, value in (sample.get("alphas") or {}).items():
+            obj = c.object(int(key)) if key.isdigit() else None
+            alphas.append(f"{obj.name if obj else key} {'none' if value is None else format(value, '.4f')}")
+        if alphas:
+            parts.append("alpha " + ", ".join(alphas))
         return "   ".join(parts)
 
     def closeEvent(self, event):  # noqa: N802
