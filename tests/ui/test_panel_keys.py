@@ -3,7 +3,7 @@ readout and the proxy badge (issue 19: 1, 6, 8) on the fake worker: none of thes
 worker returns beyond a frame."""
 from __future__ import annotations
 
-from ui.qt import QtCore, QtGui
+from ui.qt import QtCore, QtGui, QtWidgets
 
 from tests.ui.conftest import drag
 
@@ -48,6 +48,54 @@ def test_left_right_step_frames_while_the_frame_box_has_focus(panel, qtbot):
     _key(panel.frame_box, QtCore.Qt.Key_Left)
     _key(panel.frame_box, QtCore.Qt.Key_Left)
     assert c.current_frame == 1003
+
+
+def _frame_keys_move(panel, qtbot, widget):
+    """Focus `widget`, press Right, Left, Left, End: the frame after each (frame 1004 at the start)."""
+    c = panel.controller
+    c.set_frame(1004)
+    widget.setFocus()
+    qtbot.waitUntil(widget.hasFocus, timeout=2000)
+    frames = []
+    for key in (QtCore.Qt.Key_Right, QtCore.Qt.Key_Left, QtCore.Qt.Key_Left, QtCore.Qt.Key_End):
+        _key(widget, key)
+        frames.append(c.current_frame)
+    return frames
+
+
+def test_frame_keys_work_in_fields_that_do_not_need_the_arrows(panel, qtbot):
+    """Issue 19.6: Left/Right/End step frames from the frame box, a combo box, a slider, a button, a
+    checkbox and the object list, as from the viewer; the field itself is left as it was."""
+    panel, _client = panel
+    panel.controller.add_object("hero")
+    tools = panel.tools
+    fields = {"viewer": panel.viewer, "frame box": panel.frame_box, "combo box": panel.display,
+              "slider": tools.hardness, "button": panel.objects_box.add_button, "checkbox": tools.onion,
+              "object list": panel.objects_box.list}
+    for name, widget in fields.items():
+        before = widget.value() if isinstance(widget, QtWidgets.QSlider) else None
+        assert _frame_keys_move(panel, qtbot, widget) == [1005, 1004, 1003, 1010], name
+        if before is not None:
+            assert widget.value() == before  # the slider did not move
+    assert panel.frame_box.value() == 1010
+
+
+def test_text_fields_keep_left_right_for_their_cursor(panel, qtbot):
+    """...but in a text field Left/Right/End move the text cursor and the frame stays (Nuke: the
+    viewer's keys give way while a text entry is edited)."""
+    panel, _client = panel
+    run_box = panel.run_box
+    run_box.output.setText("matte/{object}.####.exr")
+    texts = {"text field": (run_box.output, run_box.output),
+             "number box": (run_box.warmup, run_box.warmup.findChild(QtWidgets.QLineEdit)),
+             "searchable menu": (panel.plate_colour, panel.plate_colour.lineEdit())}
+    for name, (widget, line) in texts.items():
+        line.setCursorPosition(1)
+        assert _frame_keys_move(panel, qtbot, widget) == [1004] * 4, name
+        assert line.cursorPosition() == len(line.text()), name  # Right, Left, Left, End: moved as text
+        line.setCursorPosition(1)
+        _key(widget, QtCore.Qt.Key_Right)
+        assert line.cursorPosition() == 2, name
 
 
 def test_playback_follows_the_plate_frame_rate_and_loops_over_in_out(panel, qtbot):

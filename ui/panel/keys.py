@@ -17,9 +17,9 @@ SHORTCUTS = (
     ("M", "Matte overlay: the alpha tinted over the plate (again: back to the masks)", True),
     ("L / J / K", "Play forwards / play backwards / stop, at the plate's frame rate", True),
     ("Space", "Play or stop", False),
-    ("Left / Right", "Previous / next frame (also while the frame box has focus)", True),
-    ("Up / Down", "Next / previous keyframe", False),
-    ("Home / End", "First / last frame", False),
+    ("Left / Right", "Previous / next frame wherever the focus is, except while typing in a text field", True),
+    ("Up / Down", "Next / previous keyframe (in the frame box: next / previous frame)", False),
+    ("Home / End", "First / last frame (in the frame box too)", False),
     ("I / O", "Set the in / out point of the run range at this frame", True),
     ("Alt+I / Alt+O", "Clear the run range (run every frame)", False),
     ("N / E / Shift+F / S", "Brush / Eraser / Fill hole / Smart select (SAM) tool", False),
@@ -63,7 +63,17 @@ def bind(panel) -> list:
 
 
 class FrameKeys(QtCore.QObject):
-    """Left/Right step frames even while a spin box (the frame box) has the focus."""
+    """The frame box is a frame field, not text: Left/Right step frames and Home/End go to the
+    first/last frame while it has the focus (its Up/Down stay the spin box's +-1 frame).
+
+    Other widgets need no filter: a QShortcut wins over a widget that does not claim the key
+    (combo box, slider, button, checkbox, list), and text fields (line edits, the run box's number
+    boxes, the searchable colourspace menu) claim Left/Right/Home/End for their cursor, as Nuke's
+    viewer keys give way while a text entry is edited.
+    """
+
+    STEPS = {QtCore.Qt.Key_Left: -1, QtCore.Qt.Key_Right: 1, QtCore.Qt.Key_Home: -10 ** 9,
+             QtCore.Qt.Key_End: 10 ** 9}
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
@@ -71,9 +81,9 @@ class FrameKeys(QtCore.QObject):
 
     def eventFilter(self, obj, event):  # noqa: N802 - Qt's name
         if event.type() in (QtCore.QEvent.ShortcutOverride, QtCore.QEvent.KeyPress) and \
-                event.key() in (QtCore.Qt.Key_Left, QtCore.Qt.Key_Right) and not event.modifiers():
+                event.key() in self.STEPS and not event.modifiers():
             if event.type() == QtCore.QEvent.KeyPress:
-                self.controller.step_frame(-1 if event.key() == QtCore.Qt.Key_Left else 1)
+                self.controller.step_frame(self.STEPS[event.key()])
             event.accept()
             return True
         return False
