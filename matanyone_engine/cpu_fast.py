@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .modules import fused_conv_works
+from .modules import keep_fused_conv_if_exact
 
 CHANNELS_LAST = torch.channels_last
 
@@ -66,7 +66,7 @@ def use_cpu_layout(net: nn.Module) -> None:
     if getattr(net, "channels_last", False):
         return
     net.eval()
-    fused_conv_works()  # else conv_bn keeps to the separate ops
+    keep_fused_conv_if_exact()  # else conv_bn keeps to the separate ops
     fold_batchnorms(net)
     net.to(memory_format=CHANNELS_LAST)
     net.channels_last = True

@@ -20,9 +20,9 @@ _POINTWISE = getattr(torch.ops.mkldnn, "_convolution_pointwise", None) if torch.
 _POINTWISE_INTO = getattr(torch.ops.mkldnn, "_convolution_pointwise_", None) if _POINTWISE is not None else None
 
 
-def fused_conv_works() -> bool:
-    """Whether this build's oneDNN runs the fused call and gives the separate ops' values (checked
-    once on a tiny map; a build or platform where it does not falls back to the separate ops)."""
+def keep_fused_conv_if_exact() -> bool:
+    """Check that this build's oneDNN runs the fused call and gives the separate ops' values (on
+    a tiny map), and switch the fused path off for good where it does not. Returns whether it stays on."""
     global _POINTWISE, _POINTWISE_INTO
     if _POINTWISE is None:
         return False
@@ -224,6 +224,14 @@ class ScratchMaps:
             store = torch.empty(n, dtype=like.dtype, device=like.device)
             self._stores[slot] = store
         return store[:n].as_strided((b, c, h, w), (h * w * c, 1, w * c, c))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self._stores if t is not None)
+
+    def release(self) -> None:
+        """Free both buffers (the next step allocates them again)."""
+        self._stores = [None, None]
 
 
 class Distributor(nn.Module):

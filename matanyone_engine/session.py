@@ -6,6 +6,7 @@ Call order per frame: `add_mask(...)` (optional, applies to the next step), then
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -50,6 +51,12 @@ class EngineSettings:
 _AUTO_CHUNK_ELEMENTS = 1 << 24  # similarity elements per readout chunk (64 MB in fp32)
 
 
+def _session_gone(network) -> None:
+    network._sessions_alive -= 1
+    if network._sessions_alive <= 0:
+        network.mask_decoder.scratch.release()
+
+
 def _pad_amounts(h: int, w: int, d: int = 16):
     ph = (d - h % d) % d
     pw = (d - w % d) % d
@@ -78,6 +85,10 @@ class Session:
         self._steps = 0
         self._size: tuple | None = None
         self._trace: Callable | None = None  # debugging: called as trace(name, tensor)
+        # The decoder's scratch buffers (~1 GB at 1080p) live on the network, shared by its
+        # sessions: freed when the last session using this network is gone.
+        network._sessions_alive = getattr(network, "_sessions_alive", 0) + 1
+        weakref.finalize(self, _session_gone, network)
 
     # ------------------------------------------------------------ public verbs
     @torch.inference_mode()
@@ -169,6 +180,7 @@ class Session:
             "state_bytes": sum(s.nbytes() for s in states),
             "cached_frames": self._features.cached_frames,
             "pending_masks": len(self._objects.pending),
+            "scratch_bytes": self.network.mask_decoder.scratch.nbytes,  # shared with the network's other sessions
         }
 
     # ------------------------------------------------------------ save / restore

@@ -93,6 +93,7 @@ class Worker:
         self._files: Dict[str, "collections.deque"] = collections.defaultdict(collections.deque)
         self._sam = None
         self._sam_model = None
+        self._network = None   # (network_key, network): the last one, reused while the key holds
         self._job_thread: Optional[threading.Thread] = None
         self._job_busy = False
         self._job_cancel = threading.Event()
@@ -484,9 +485,14 @@ class Worker:
         return protocol.MatteMovieWritten(path=path, first=first, last=shot.plate.last)
 
     def _network_for(self, shot):
-        """The loaded network (plugin.job keeps the last one between runs)."""
+        """The network for the shot: the one kept from the last run while its weights file,
+        device and precision hold (runs run one at a time, on the job thread)."""
         from plugin import job
-        return job._load_network(shot)
+        key = job.network_key(shot)
+        if self._network is None or self._network[0] != key:
+            self._network = None  # the old one goes before the new one loads
+            self._network = (key, job.load_network(shot, key))
+        return self._network[1]
 
     def _write_preview(self, preview) -> str:
         from plugin import masks

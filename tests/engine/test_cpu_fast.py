@@ -115,7 +115,7 @@ def test_importing_the_engine_first_gives_large_tensors_huge_pages():
 
 def test_fused_conv_self_check_passes_here():
     from matanyone_engine import modules
-    assert modules.fused_conv_works() is True and modules._POINTWISE is not None
+    assert modules.keep_fused_conv_if_exact() is True and modules._POINTWISE is not None
 
 
 @torch.inference_mode()

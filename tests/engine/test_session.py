@@ -164,3 +164,22 @@ def test_float_frames_and_masks_match_uint8(standin_net):
     s.add_mask({0: masks[0].astype(np.float32) / 255})
     b = [s.step(f.astype(np.float32) / 255)[0] for f in frames]
     np.testing.assert_array_equal(a[:, 0], np.stack(b))
+
+
+def test_decoder_scratch_is_counted_and_freed_with_the_last_session(standin_net):
+    """The decoder's reused buffers (~1 GB at 1080p) show in sizes() and go with the last session."""
+    import gc
+    frames, masks = tiny_clip(2, 64, 64)
+    a, b = Session(standin_net, EngineSettings(warmup=0)), Session(standin_net, EngineSettings(warmup=0))
+    a.add_mask({1: masks[0]})
+    a.step(frames[0])
+    held = standin_net.mask_decoder.scratch.nbytes
+    if held == 0:
+        pytest.skip("this build runs the decoder without the reused buffers (no oneDNN in-place add)")
+    assert a.sizes()["scratch_bytes"] == held == b.sizes()["scratch_bytes"]
+    del a
+    gc.collect()
+    assert standin_net.mask_decoder.scratch.nbytes == held  # b still uses the network
+    del b
+    gc.collect()
+    assert standin_net.mask_decoder.scratch.nbytes == 0

@@ -137,3 +137,15 @@ def output_alphas(directory) -> Dict[str, np.ndarray]:
                 p = os.path.join(root, name)
                 out[os.path.relpath(p, directory)] = read_alpha(p)
     return out
+
+
+_NETWORKS: Dict[tuple, object] = {}  # one loaded network, shared by the in-process runs (conftest.py)
+
+
+def cached_network(weights: str = WEIGHTS):
+    """The network the in-process runs of these tests use for `weights` (loaded if none yet)."""
+    for key, net in _NETWORKS.items():
+        if key[0] == weights:
+            return net
+    from matanyone_engine import load_network
+    return load_network(weights, device="cpu")

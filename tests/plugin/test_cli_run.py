@@ -30,13 +30,9 @@ def session(warmup=2):
 
 
 def _net():
-    """The network the CLI runs used (plugin.job keeps it), so each test builds it once."""
-    from matanyone_engine import load_network
-    from plugin import job
-    for key, net in job._NETWORK_CACHE.items():
-        if key[0] == WEIGHTS:
-            return net
-    return load_network(WEIGHTS, device="cpu")
+    """The network the CLI runs used (shared by the tests, conftest.py), so each test builds it once."""
+    from tests.plugin.pipeline_media import cached_network
+    return cached_network(WEIGHTS)
 
 
 def drive(frames, order, keyed, warmup=2):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from plugin import job
+from plugin.job import files
 from plugin.shot import Shot, ShotObject
 from tests.plugin.pipeline_media import FIRST, make_shot
 
@@ -20,27 +21,47 @@ def test_job_paths_sit_beside_the_outputs(tmp_path):
     assert p.out_dir == str(tmp_path / "b" / "matte") and p.name == "sh020"
 
 
-def test_internal_size_follows_the_official_rule():
-    assert job.internal_size(1920, 1080, None) is None
-    assert job.internal_size(1920, 1080, 1080) is None
-    assert job.internal_size(1920, 1080, 480) == (480, 853)  # int() truncation
-    assert job.internal_size(1080, 1920, 480) == (853, 480)
+def test_internal_shape_follows_the_official_rule():
+    """(height, width) in, (height, width) out."""
+    assert job.internal_shape(1080, 1920, None) is None
+    assert job.internal_shape(1080, 1920, 1080) is None
+    assert job.internal_shape(1080, 1920, 480) == (480, 853)  # int() truncation
+    assert job.internal_shape(1920, 1080, 480) == (853, 480)
 
 
-def test_plan_and_blend():
+def test_plan_passes_and_blend():
+    from plugin.job import planning
+
     class S:
         plate = type("P", (), {"first": 1, "last": 10})()
         direction = "both"
     a = ShotObject(1, "a", {3: "x", 7: "y"})
     b = ShotObject(2, "b", {5: "z"})
-    back, fwd = job._plan(S, [a, b])
-    assert back.direction == "backward" and back.schedule == [7, 6, 5, 4, 3, 2, 1] and back.to_work
+    back, fwd = planning.passes(S, [a, b])
+    assert back.direction == "backward" and back.schedule == [7, 6, 5, 4, 3, 2, 1] and back.sink == planning.WORK
     assert fwd.schedule == list(range(1, 11)) and fwd.stepped == frozenset(range(3, 11))
+    assert fwd.sink == planning.ALPHAS and fwd.blend
     S.direction = "backward"
-    (only,) = job._plan(S, [a, b])
-    assert only.schedule == list(range(10, 0, -1)) and only.stepped == frozenset(range(1, 8))
-    assert job._blend_weight(a, 3) == 0.5 and job._blend_weight(a, 4) == 0.75 and job._blend_weight(a, 6) == 0.25
-    assert job._covers(a, "forward", 2) is False and job._covers(a, "backward", 8) is False
+    (only,) = planning.passes(S, [a, b])
+    assert only.schedule == list(range(10, 0, -1)) and only.stepped == frozenset(range(1, 8)) and not only.blend
+    assert planning.blend_weight(a, 3) == 0.5 and planning.blend_weight(a, 4) == 0.75
+    assert planning.blend_weight(a, 6) == 0.25
+    assert planning.covers(a, "forward", 2) is False and planning.covers(a, "backward", 8) is False
+
+
+def test_plan_keeps_what_holds_these_settings_and_resumes_unless_forced(tmp_path):
+    """The plan is pure: the record, fingerprints and what is on disk decide it."""
+    shot = Shot.load(make_shot(tmp_path, n=4, objects=("hero", "prop")))
+    fps = job.Fingerprints("g1", {"hero": "h1", "prop": "p1"})
+    record = {"objects": {"hero": {"global": "g1", "fingerprint": "h1", "complete": True, "current": [[1001, 1004]]},
+                          "prop": {"global": "g1", "fingerprint": "p0", "complete": True}}}
+    p = job.plan(shot, record, fps, complete_on_disk={"hero", "prop"})
+    assert [o.name for o in p.kept] == ["hero"] and [o.name for o in p.to_run] == ["prop"] and p.resume
+    assert p.carried == {"prop": set()} and p.total == 4
+    p = job.plan(shot, record, fps, complete_on_disk={"prop"})  # hero's frames are not all there
+    assert [o.name for o in p.to_run] == ["hero", "prop"] and p.carried["hero"] == set(range(1001, 1005))
+    p = job.plan(shot, record, fps, complete_on_disk={"hero", "prop"}, force=True)
+    assert not p.kept and not p.resume and p.carried == {"hero": set(), "prop": set()}
 
 
 def test_reader_stays_a_bounded_number_of_frames_ahead(tmp_path, monkeypatch):
@@ -73,7 +94,7 @@ def test_reader_stays_a_bounded_number_of_frames_ahead(tmp_path, monkeypatch):
     progress = []
     result = job.run(shot, on_progress=progress.append)
     assert result.status == "done" and len(steps) == 12
-    assert max(ahead) <= max(job.READ_AHEAD, job._reader_threads() + 1) + 2, ahead
+    assert max(ahead) <= max(job.READ_AHEAD, job.reader_threads() + 1) + 2, ahead
     # Progress: every frame once, in order, with counts, fps and a small preview.
     assert [p.frame for p in progress] == list(range(FIRST, FIRST + 12))
     assert [p.done for p in progress] == list(range(1, 13)) and progress[-1].total == 12
@@ -92,7 +113,7 @@ def test_cancel_stops_at_the_next_frame(tmp_path):
     result = job.run(shot, on_progress=on_progress, cancel=ev)
     assert result.status == "cancelled"
     assert 1 <= result.frames_written <= 1 + job.WRITE_BEHIND + 1
-    record = job._read_json(job.job_paths(shot).record)
+    record = files.read_json(job.job_paths(shot).record)
     assert record["objects"]["hero"]["status"] == "cancelled" and not record["objects"]["hero"]["complete"]
     log = open(job.job_paths(shot).log).read()
     assert "cancelled after frame" in log
