@@ -150,7 +150,7 @@ def test_pixel_readout_proxy_badge_and_slider_values(panel, qtbot):
     mouse(v, "move", v.to_widget(10.5, 20.5), buttons=QtCore.Qt.NoButton)
     qtbot.waitUntil(lambda: "x 10  y 20" in panel.status.text(), timeout=5000)
     # the plate's value from the worker (the fake's red is frame % 256), not the viewer's display RGB
-    assert panel.status.text() == ("frame 1004   x 10  y 20   plate RGB (sRGB) "
+    assert panel.status.text() == ("frame 1004   x 10  y 20   RGB "
                                    f"{1004 % 256 / 255:.4f} {(10 * 255 // 95) / 255:.4f} {(20 * 255 // 63) / 255:.4f}"
                                    "   alpha hero none")
     assert client.calls_of("sample_pixel")[-1]["paths"] == {str(c.objects[0].id): c.alphas.patterns()[c.objects[0].id]}

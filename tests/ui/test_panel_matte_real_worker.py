@@ -228,10 +228,11 @@ def test_pixel_readout_shows_the_plate_value_and_each_written_alpha(qtbot, tmp_p
             alpha = {o.name: float(masks.read_mask(framepattern.parse(c.last_outputs[o.name]).path(2))[y, x])
                      for o in c.objects}
             assert panel.status.text() == (
-                f"frame 2   x {x}  y {y}   plate RGB ({c.plate.colourspace}) "
+                f"frame 2   x {x}  y {y}   RGB "
                 + " ".join(f"{p:.4f}" for p in plate[:3])
                 + f"   alpha box {alpha['box']:.4f}, corner {alpha['corner']:.4f}")
         assert "none" not in panel.status.text()       # both objects have a written alpha at frame 2
+        assert f"in {c.plate.colourspace}, before the viewer's display transform" in panel.status.toolTip()
         assert plate[0] == pytest.approx(40 / 255)   # the PNG's value, not the display transform's
     finally:
         c.close()

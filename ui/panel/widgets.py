@@ -86,6 +86,8 @@ class Panel(QtWidgets.QWidget):
         self.autosave_timer.start()
         self.status = QtWidgets.QLabel("")
         self.status.setObjectName("status")
+        # a long readout is cut at the pane's edge (the tooltip has it all), never widening a dock
+        self.status.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Preferred)
         self._build_viewer_bar()
         self._build_layout()
         self._build_shortcuts()
@@ -514,14 +516,17 @@ class Panel(QtWidgets.QWidget):
     def _ev_pixel(self, sample: dict) -> None:
         if sample.get("frame") == self.controller.current_frame:
             self.status.setText(self.readout(sample))
+            space = sample.get("colourspace") or "the plate's colourspace"
+            self.status.setToolTip(f"{self.status.text()}\nRGB: the plate as decoded, in {space}, before the "
+                                   "viewer's display transform; alpha: each object's written matte")
 
     def readout(self, sample: dict) -> str:
         """Pixel readout (as Nuke's viewer): the plate's RGB as decoded, before the viewer's display
-        transform, and each object's written alpha ("none": no alpha file for this frame)."""
+        transform, and each object's written alpha ("none": no alpha file for this frame). Short,
+        to fit a docked pane; the tooltip names the colourspace."""
         c = self.controller
         rgb = " ".join(f"{v:.4f}" for v in sample["rgb"])
-        space = f" ({sample['colourspace']})" if sample.get("colourspace") else ""
-        parts = [f"frame {sample['frame']}", f"x {sample['x']}  y {sample['y']}", f"plate RGB{space} {rgb}"]
+        parts = [f"frame {sample['frame']}", f"x {sample['x']}  y {sample['y']}", f"RGB {rgb}"]
         alphas = []
         for key, value in (sample.get("alphas") or {}).items():
             obj = c.object(int(key)) if key.isdigit() else None
