@@ -11,6 +11,9 @@ depends on shot length.
      fresh process over the same frames already converted (.npy): both pay interpreter start,
      the torch import and the network build.
    Target: job / engine <= 1.10 and CLI process / engine process <= 1.10.
+   Per-stage times of the job (in-process, --stages N frames): decode, colour, encoder, readout,
+   decoder, write per frame, and what the stepping thread waited for (a frame from the readers,
+   room in the writer's queue, a state save); upload/download are 0 on a CPU.
 2. Memory: peak RSS of `python -m plugin run` on a tiny plate at N1 and N2 frames (os.wait4's
    ru_maxrss of each run). Target: within 10%.
 Stand-in weights (same compute as the real network); warm-up 10 as the official default.
@@ -37,7 +40,7 @@ os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 WEIGHTS = "stand-in:bench"
 
 
-def write_shot(directory: Path, n: int, h: int, w: int, warmup: int) -> Path:
+def write_shot(directory: Path, n: int, h: int, w: int, warmup: int, dtype: str = "half") -> Path:
     """A linear EXR plate of a moving disc, its first-frame mask and a shot file."""
     import OpenImageIO as oiio
     directory.mkdir(parents=True, exist_ok=True)
@@ -70,7 +73,7 @@ def write_shot(directory: Path, n: int, h: int, w: int, warmup: int) -> Path:
             "objects": [{"id": 1, "name": "disc", "keyframes": {"1001": "mask.png"}}],
             "mask_cleanup": {"dilate": 0, "erode": 0},
             "engine": {"weights": WEIGHTS, "warmup": warmup, "device": "cpu"},
-            "output": {"path": "out/bench_{object}.####.exr"}}
+            "output": {"path": "out/bench_{object}.####.exr", "dtype": dtype}}
     path = directory / "shot.json"
     path.write_text(json.dumps(shot, indent=2))
     return path
@@ -150,6 +153,58 @@ def job_in_process(shot_path: Path, net) -> dict:
     return {"wall_s": time.perf_counter() - t0, "cpu_s": _cpu() - c0}
 
 
+def stage_times(shot_path: Path, net) -> dict:
+    """Seconds per frame of each stage of an in-process job, from timers wrapped around the
+    stage functions (the same alphas; the wrappers add microseconds): CPU seconds of the reader
+    and writer threads (decode, colour, write: their wall time counts the time the engine
+    preempts them), wall seconds of the stepping thread (the engine's stages and its waits)."""
+    from matanyone_engine import Session
+    from plugin import color, job
+    from plugin.job import frames, runner, sinks
+    from plugin.shot import Shot
+    totals: dict = {}
+    undo = []
+
+    def timed(owner, name, label, clock=time.perf_counter):
+        original = getattr(owner, name)
+
+        def wrapper(*a, **k):
+            t = clock()
+            try:
+                return original(*a, **k)
+            finally:
+                totals[label] = totals.get(label, 0.0) + clock() - t
+        undo.append((owner, name, original, name in vars(owner)))
+        setattr(owner, name, wrapper)
+
+    timed(frames.FrameLoader, "__call__", "read", time.thread_time)
+    timed(color, "to_network_input", "colour", time.thread_time)
+    timed(Session, "step", "step")
+    timed(net, "encode_image", "encoder")
+    timed(net, "encode_value", "encoder")
+    timed(net, "read_memory", "readout")
+    timed(net, "decode", "decoder")
+    timed(sinks.AlphaOutputs, "write", "write", time.thread_time)
+    timed(frames.OrderedReader, "next", "wait: frame")
+    timed(runner.Runner, "_put", "wait: writer queue")
+    timed(runner.Runner, "_save_checkpoint", "wait: state save")
+    try:
+        t0 = time.perf_counter()
+        result = job.run(Shot.load(shot_path), force=True, network=net)
+        wall = time.perf_counter() - t0
+    finally:
+        for owner, name, original, own in reversed(undo):
+            if own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
+    n = result.frames_written
+    out = {k: v / n for k, v in totals.items()}
+    out["decode"] = out.pop("read", 0.0) - out.get("colour", 0.0)
+    out.update({"upload": 0.0, "download": 0.0, "job wall": wall / n})
+    return out
+
+
 def cli_run(shot_path: Path, extra_env=None) -> dict:
     env = dict(os.environ, PYTHONPATH=str(REPO), **(extra_env or {}))
     t0 = time.perf_counter()
@@ -177,6 +232,11 @@ def main() -> int:
     ap.add_argument("--threads", type=int, help="torch threads (1 makes timings steadier on a shared machine)")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-rss", action="store_true")
+    ap.add_argument("--dtype", default="half", choices=("half", "float"), help="alpha output type")
+    ap.add_argument("--processes-only", action="store_true",
+                    help="speed: only the CLI process vs the engine process (skip the in-process runs)")
+    ap.add_argument("--stages", type=int, default=0, metavar="N",
+                    help="also print per-stage seconds per frame of an in-process job over N frames")
     args = ap.parse_args()
     w, h = map(int, (args.size or ("256x144" if args.quick else "512x288")).split("x"))
     n = args.frames or (12 if args.quick else 24)
@@ -186,7 +246,8 @@ def main() -> int:
         torch.set_num_threads(args.threads)
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the CLI child process
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpu count {os.cpu_count()}, "
-          f"load {os.getloadavg()[0]:.1f}")
+          f"load {os.getloadavg()[0]:.1f}, OMP_WAIT_POLICY {os.environ.get('OMP_WAIT_POLICY')}, "
+          f"THP_MEM_ALLOC_ENABLE {os.environ.get('THP_MEM_ALLOC_ENABLE')} (both processes)")
     figures = {}
     with tempfile.TemporaryDirectory(prefix="matanyone-bench-") as tmp:
         tmp = Path(tmp)
@@ -204,39 +265,53 @@ def main() -> int:
                                                                    round(rss[n2]["peak_rss_mb"], 1)],
                               "ratio": round(ratio, 3)}
             print(f"peak RSS {n2} vs {n1} frames: {ratio:.3f}x (target <= 1.10)")
+        if args.stages:
+            shot = write_shot(tmp / "stages", args.stages, h, w, args.warmup, args.dtype)
+            from matanyone_engine import load_network
+            stages = stage_times(shot, load_network(WEIGHTS, device="cpu"))
+            figures["stages_s_per_frame"] = {k: round(v, 3) for k, v in stages.items()}
+            print(f"stages {w}x{h} x {args.stages} frames (warm-up {args.warmup}), s/frame: "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in stages.items()))
         if not args.skip_speed:
-            shot = write_shot(tmp / "speed", n, h, w, args.warmup)
-            # Alternate engine and job runs; keep each one's best (the machine is shared and noisy).
-            eng = engine_alone(shot)
-            net, t_load = eng["net"], eng["load_s"]
-            engs, jobs = [eng], []
-            for _ in range(args.rounds):
-                jobs.append(job_in_process(shot, net))
-                engs.append(engine_alone(shot, net))
-            e_wall = min(e["steps_s"] for e in engs)
-            e_cpu = min(e["cpu_s"] for e in engs)
-            j_wall = min(j["wall_s"] for j in jobs)
-            j_cpu = min(j["cpu_s"] for j in jobs)
+            shot = write_shot(tmp / "speed", n, h, w, args.warmup, args.dtype)
+            speed = {"plate": f"{w}x{h}", "frames": n, "warmup": args.warmup, "rounds": args.rounds}
+            if not args.processes_only:
+                # Alternate engine and job runs; keep each one's best (the machine is shared and noisy).
+                eng = engine_alone(shot)
+                net, t_load = eng["net"], eng["load_s"]
+                engs, jobs = [eng], []
+                for _ in range(args.rounds):
+                    jobs.append(job_in_process(shot, net))
+                    engs.append(engine_alone(shot, net))
+                e_wall = min(e["steps_s"] for e in engs)
+                e_cpu = min(e["cpu_s"] for e in engs)
+                j_wall = min(j["wall_s"] for j in jobs)
+                j_cpu = min(j["cpu_s"] for j in jobs)
+                speed.update({
+                    "engine_wall_s": round(e_wall, 2), "engine_cpu_s": round(e_cpu, 2),
+                    "engine_load_s": round(t_load, 2), "job_wall_s": round(j_wall, 2),
+                    "job_cpu_s": round(j_cpu, 2), "job_over_engine_wall": round(j_wall / e_wall, 3),
+                    "job_over_engine_cpu": round(j_cpu / e_cpu, 3)})
+                print(f"speed {w}x{h} x {n} frames (warm-up {args.warmup}), best of {args.rounds + 1}/"
+                      f"{args.rounds}: engine alone {e_wall:.2f} s wall / {e_cpu:.2f} s CPU (+ network build "
+                      f"{t_load:.2f} s); job {j_wall:.2f} s wall / {j_cpu:.2f} s CPU = {j_wall / e_wall:.3f}x "
+                      f"wall, {j_cpu / e_cpu:.3f}x CPU")
             frames_npy, mask_npy = save_engine_inputs(shot, tmp / "speed")
             clis, procs = [], []
             for _ in range(args.rounds):
                 procs.append(engine_process(shot, frames_npy, mask_npy)["wall_s"])
                 clis.append(cli_run(shot))
+                print(f"  round: engine process {procs[-1]:.2f} s, CLI process {clis[-1]['wall_s']:.2f} s",
+                      flush=True)
             cli = min(clis, key=lambda c: c["wall_s"])
             e_proc = min(procs)
-            figures["speed"] = {
-                "plate": f"{w}x{h}", "frames": n, "warmup": args.warmup, "rounds": args.rounds,
-                "engine_wall_s": round(e_wall, 2), "engine_cpu_s": round(e_cpu, 2),
-                "engine_load_s": round(t_load, 2), "job_wall_s": round(j_wall, 2), "job_cpu_s": round(j_cpu, 2),
-                "job_over_engine_wall": round(j_wall / e_wall, 3), "job_over_engine_cpu": round(j_cpu / e_cpu, 3),
-                "cli_wall_s": round(cli["wall_s"], 2), "cli_cpu_s": round(cli["cpu_s"], 2),
-                "engine_process_wall_s": round(e_proc, 2),
-                "cli_over_engine_process_wall": round(cli["wall_s"] / e_proc, 3)}
-            print(f"speed {w}x{h} x {n} frames (warm-up {args.warmup}), best of {args.rounds + 1}/{args.rounds}: "
-                  f"engine alone {e_wall:.2f} s wall / {e_cpu:.2f} s CPU (+ network build {t_load:.2f} s); "
-                  f"job {j_wall:.2f} s wall / {j_cpu:.2f} s CPU = {j_wall / e_wall:.3f}x wall, "
-                  f"{j_cpu / e_cpu:.3f}x CPU; CLI process {cli['wall_s']:.2f} s wall vs engine process "
-                  f"{e_proc:.2f} s = {cli['wall_s'] / e_proc:.3f}x")
+            speed.update({"cli_wall_s": round(cli["wall_s"], 2), "cli_cpu_s": round(cli["cpu_s"], 2),
+                          "engine_process_wall_s": round(e_proc, 2),
+                          "cli_over_engine_process_wall": round(cli["wall_s"] / e_proc, 3)})
+            figures["speed"] = speed
+            print(f"speed {w}x{h} x {n} frames (warm-up {args.warmup}), best of {args.rounds}, fresh processes "
+                  f"alternating: CLI process {cli['wall_s']:.2f} s wall vs engine process {e_proc:.2f} s = "
+                  f"{cli['wall_s'] / e_proc:.3f}x")
     print(json.dumps(figures))
     return 0
 

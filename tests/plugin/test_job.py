@@ -145,3 +145,14 @@ def test_matte_channels_write_each_object_in_its_own_layer(tmp_path):
         inp.close()
         assert sorted(spec.channelnames) == [f"{obj.name}.{c}" for c in "ABGR"]
         assert px.max() > 0 and all(np.array_equal(px[..., 0], px[..., i]) for i in range(4))
+
+
+@pytest.mark.parametrize("cores, readers", [(1, 1), (2, 2), (4, 4), (64, job.frames.READERS_MAX)])
+def test_one_reader_per_core(monkeypatch, cores, readers):
+    """Idle-priority readers mostly run while a CPU engine waits for its next frame: then every
+    core should read (one reader on 2 cores left a core idle for ~1 s of each 1080p step)."""
+    monkeypatch.delenv("MATANYONE_PLUGIN_READERS", raising=False)
+    monkeypatch.setattr(job.frames.os, "cpu_count", lambda: cores)
+    assert job.reader_threads() == readers
+    monkeypatch.setenv("MATANYONE_PLUGIN_READERS", "3")
+    assert job.reader_threads() == 3
