@@ -39,7 +39,7 @@ class _RequestError(Exception):
 
 
 class DecodedFrames:
-    """LRU of decoded plate frames (float32 HxWx3), bounded in bytes."""
+    """LRU of decoded arrays (plate frames float32 HxWx3, written alphas HxW), bounded in bytes."""
 
     def __init__(self, max_bytes: int = FRAME_CACHE_BYTES):
         self.max_bytes = max_bytes
@@ -85,7 +85,7 @@ class Worker:
         self.colourspace = None
         self.ocio_config = None
         self.cache = DecodedFrames()
-        self.alpha_cache = DecodedFrames(256 << 20)  # written alphas the pixel readout samples, by file and mtime
+        self.alpha_cache = DecodedFrames(256 << 20)  # written alphas (read_alpha, sample_pixel), by file and mtime
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="matanyone-worker")
         self.frame_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matanyone-frames")
         self._frame_seq = itertools.count(1)
@@ -349,18 +349,14 @@ class Worker:
         A frame with no file yet is `null` (the panel says "no alpha for this frame"), not an error.
         """
         import numpy as np
-        from plugin import framepattern, masks
         frame, downscale, patterns = params.frame, params.downscale, params.paths
         alphas: Dict[str, Any] = {}
         for key, pattern in patterns.items():
-            try:
-                path = framepattern.parse(str(pattern)).path(frame)
-            except ValueError as err:
-                raise _RequestError(protocol.INVALID_PARAMS, str(err)) from None
-            if not os.path.isfile(path):
+            written = self._written_alpha(pattern, frame)
+            if written is None:
                 alphas[str(key)] = None
                 continue
-            alpha = masks.read_mask(path)
+            path, alpha = written
             if downscale > 1:
                 alpha = alpha[::downscale, ::downscale]
             if alpha.dtype != np.uint8:
@@ -376,7 +372,6 @@ class Worker:
     def do_sample_pixel(self, params: protocol.SamplePixel) -> protocol.PixelSampled:
         """The pixel readout: the plate's RGB as decoded (from the frame cache, no display
         transform, as Nuke's viewer reads it) and each object's written alpha at (x, y)."""
-        from plugin import framepattern, masks
         frame, x, y = params.frame, params.x, params.y
         image = self._plate_frame(frame)
         h, w = image.shape[:2]
@@ -386,22 +381,35 @@ class Worker:
         rgb = tuple(float(v) for v in image[y, x, :3])
         alphas: Dict[str, Optional[float]] = {}
         for key, pattern in params.paths.items():
-            try:
-                path = framepattern.parse(str(pattern)).path(frame)
-                stamp = os.stat(path).st_mtime_ns
-            except ValueError as err:
-                raise _RequestError(protocol.INVALID_PARAMS, str(err)) from None
-            except OSError:
+            written = self._written_alpha(pattern, frame)
+            if written is None:
                 alphas[str(key)] = None  # no alpha file for this frame yet
                 continue
-            alpha = self.alpha_cache.get((path, stamp))
-            if alpha is None:
-                alpha = masks.read_mask(path)
-                self.alpha_cache.put((path, stamp), alpha)
+            alpha = written[1]
             ah, aw = alpha.shape[:2]
             value = alpha[min(y, ah - 1), min(x, aw - 1)]
             alphas[str(key)] = float(value) / 255.0 if alpha.dtype.kind == "u" else float(value)
         return protocol.PixelSampled(frame=frame, x=x, y=y, rgb=rgb, colourspace=self.colourspace, alphas=alphas)
+
+    def _written_alpha(self, pattern: str, frame: int):
+        """(path, alpha) of `pattern`'s file for `frame`, or None when it has no file yet.
+
+        Shared by read_alpha and sample_pixel; cached by path and modification time, so hovering
+        and scrubbing read each written EXR once, and a re-run's new file is read again.
+        """
+        from plugin import framepattern, masks
+        try:
+            path = framepattern.parse(str(pattern)).path(frame)
+        except ValueError as err:
+            raise _RequestError(protocol.INVALID_PARAMS, str(err)) from None
+        if not os.path.isfile(path):
+            return None
+        stamp = os.stat(path).st_mtime_ns
+        alpha = self.alpha_cache.get((path, stamp))
+        if alpha is None:
+            alpha = masks.read_mask(path)
+            self.alpha_cache.put((path, stamp), alpha)
+        return path, alpha
 
     def do_weights_status(self, params: protocol.WeightsStatus) -> protocol.WeightsReport:
         from matanyone_engine import weights
