@@ -1,12 +1,17 @@
 """Engine speed and memory: seconds per frame and peak RSS.
 
     python bench/engine.py                       # 288x512 and 1080p on CPU, fp32, stand-in weights
-    python bench/engine.py --device cuda --precision fp16
+    python bench/engine.py --device cuda --precision fp16 --stages --two-objects
     python bench/engine.py --rss 50,500          # peak RSS over 50 vs 500 frames (small frames)
 
 Each measurement runs in its own subprocess so peak RSS is that run's own. Steady time is the
 median per frame after the first two video frames; the warm-up (first frame) is timed apart.
 Timing is never asserted in tests: on a shared machine compare figures from one run only.
+`--stages` adds `stages_ms`: the median ms per frame of each stage in steady state (upload,
+encoder, readout, decoder, download, and the step), from CUDA events on CUDA (read after the
+run, so no synchronisation is added inside a step) and perf_counter on a CPU (bench/stagetimer.py).
+On CUDA each 1080p/4K figure carries issue 22's target (met / not met) and the peak CUDA memory;
+`--two-objects` prints two objects' time over one's at each size (target on CUDA: <= 1.5x).
 `--baseline` times an official-like loop (NCHW maps, BatchNorm apart, the official loop's extra
 work, torch's default allocator settings) and the engine in alternating processes and gives the ratio.
 """
@@ -20,12 +25,16 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from plugin.protocol import PRECISIONS  # noqa: E402 - the one vocabulary (standard library only)
+from stagetimer import DEVICE_STAGES, StageTimer  # noqa: E402
+from stagetimer import steady as steady_stages  # noqa: E402
 
 
 def _child(args) -> dict:
     import resource
 
-    sys.path.insert(0, ROOT)
     from matanyone_engine import EngineSettings, Session, load_network  # before torch: see its __init__
 
     import numpy as np
@@ -44,8 +53,14 @@ def _child(args) -> dict:
     if args.official_like:
         _add_official_work(net, session)
     session.add_mask({i: mask for i in range(args.objects)})
+    timer = StageTimer(net.device)
+    if args.stages:
+        timer.engine(Session, net)
     times = []
-    sync = torch.cuda.synchronize if net.device.type == "cuda" else (lambda: None)
+    cuda = net.device.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(net.device)
     for t in range(args.frames):
         frame = np.repeat(base[:, t:t + w, None], 3, axis=2)
         sync()
@@ -55,14 +70,24 @@ def _child(args) -> dict:
         times.append(time.perf_counter() - start)
     steady = sorted(times[3:]) if len(times) > 3 else sorted(times[1:]) or times
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    s_per_frame = steady[len(steady) // 2]
     out = {
         "size": f"{w}x{h}", "frames": args.frames, "objects": args.objects, "device": str(net.device),
         "precision": args.precision, "threads": torch.get_num_threads(),
-        "first_frame_s": round(times[0], 3), "s_per_frame": round(steady[len(steady) // 2], 3),
+        "first_frame_s": round(times[0], 3), "s_per_frame": round(s_per_frame, 3),
+        "ms_per_frame": round(s_per_frame * 1000, 2),
         "peak_rss_gib": round(peak_kib / 2 ** 20, 3), "session_sizes": session.sizes(),
     }
-    if net.device.type == "cuda":
-        out["peak_cuda_gib"] = round(torch.cuda.max_memory_allocated() / 2 ** 30, 3)
+    if cuda:
+        out["gpu"] = torch.cuda.get_device_name(net.device)
+    if args.stages:
+        # Steady state: the median of each stage over the steps after the first (the warm-up),
+        # read after the last synchronize (CUDA events) so the timing adds no sync to a step.
+        stages = steady_stages(timer.per_frame(), skip=3 if args.frames > 3 else 1)
+        out["stages_ms"] = {k: round(stages.get(k, 0.0) * 1000, 3) for k in (*DEVICE_STAGES, "step")}
+        out["stages_clock"] = "CUDA events" if cuda else "perf_counter"
+    if cuda:
+        out["peak_cuda_gib"] = round(torch.cuda.max_memory_allocated(net.device) / 2 ** 30, 3)
     return out
 
 
@@ -118,17 +143,53 @@ def _side_by_side(common, rounds: int, **size) -> dict:
             "official_like_s_per_frame": official, "speedup": round(theirs / mine, 3)}
 
 
+# Issue 22's GPU targets (one object, stand-in weights), checked on CUDA only:
+# (size, precision) -> ms per frame at most; official-mixed is fp16 autocast on CUDA.
+TARGETS_MS = {("1920x1080", "fp16"): 16.7, ("1920x1080", "bf16"): 16.7, ("1920x1080", "official-mixed"): 16.7,
+              ("1920x1080", "fp32"): 40.0, ("3840x2160", "fp16"): 80.0, ("3840x2160", "official-mixed"): 80.0}
+TWO_OBJECTS_TARGET = 1.5  # two objects cost at most 1.5x one, same size
+
+
+def _with_target(result: dict) -> dict:
+    """The issue's target next to a CUDA figure (met / not met)."""
+    target = TARGETS_MS.get((result["size"], result["precision"]))
+    if target is not None and result["device"].startswith("cuda") and result["objects"] == 1:
+        met = result["ms_per_frame"] <= target
+        result["target"] = f"<= {target} ms/frame: {'met' if met else 'not met'}"
+    return result
+
+
+def _two_objects(one: dict, two: dict) -> dict:
+    ratio = two["s_per_frame"] / one["s_per_frame"] if one["s_per_frame"] else float("nan")
+    out = {"two_objects_over_one": round(ratio, 3), "size": one["size"], "precision": one["precision"],
+           "device": one["device"], "ms_per_frame_one": one["ms_per_frame"], "ms_per_frame_two": two["ms_per_frame"]}
+    if one["device"].startswith("cuda"):
+        out["target"] = f"<= {TWO_OBJECTS_TARGET}x: {'met' if ratio <= TWO_OBJECTS_TARGET else 'not met'}"
+    return out
+
+
+def _size(text: str):
+    w, h = (int(v) for v in text.lower().split("x"))
+    return w, h
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS)
     p.add_argument("--weights", default="stand-in")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--objects", type=int, default=1)
     p.add_argument("--warmup", type=int, default=1, help="warm-up refinements (1 keeps the bench short)")
-    p.add_argument("--frames", type=int, default=12, help="frames at 288x512")
+    p.add_argument("--frames", type=int, default=12, help="frames at --small-size (0 skips)")
+    p.add_argument("--small-size", default="512x288", help="WxH of the --frames runs")
     p.add_argument("--hd-frames", type=int, default=4, help="frames at 1920x1080 (0 skips)")
     p.add_argument("--uhd-frames", type=int, default=0, help="frames at 3840x2160 (0 skips)")
+    p.add_argument("--stages", type=int, nargs="?", const=1, default=0,
+                   help="per-stage ms per frame in steady state (upload, encoder, readout, decoder, download, "
+                        "step): CUDA events on CUDA, perf_counter on a CPU")
+    p.add_argument("--two-objects", action="store_true",
+                   help="also run two objects at each size and print the ratio to one (target on CUDA: <= 1.5x)")
     p.add_argument("--rss", default="", help="e.g. 50,500: peak RSS over those frame counts at --rss-size")
     p.add_argument("--rss-size", default="64x64", help="WxH for the --rss runs")
     p.add_argument("--baseline", action="store_true",
@@ -143,24 +204,32 @@ def main(argv=None) -> int:
         print(json.dumps(_child(args)))
         return 0
     common = {"device": args.device, "precision": args.precision, "weights": args.weights,
-              "threads": args.threads, "objects": args.objects, "warmup": args.warmup}
-    results = [_run(common, frames=args.frames, height=288, width=512)]
-    print(json.dumps(results[-1]), flush=True)
+              "threads": args.threads, "objects": args.objects, "warmup": args.warmup, "stages": args.stages}
+    small_w, small_h = _size(args.small_size)
+
+    def measure(frames, height, width):
+        one = _with_target(_run(common, frames=frames, height=height, width=width))
+        print(json.dumps(one), flush=True)
+        if args.two_objects and args.objects == 1:
+            two = _run({**common, "objects": 2}, frames=frames, height=height, width=width)
+            print(json.dumps(two), flush=True)
+            print(json.dumps(_two_objects(one, two)), flush=True)
+
+    if args.frames:
+        measure(args.frames, small_h, small_w)
     if args.baseline:
-        for height, width, frames in ((288, 512, args.frames), (1080, 1920, args.hd_frames)):
+        for height, width, frames in ((small_h, small_w, args.frames), (1080, 1920, args.hd_frames)):
             if frames:
-                print(json.dumps(_side_by_side(common, args.rounds, frames=max(4, frames), height=height,
-                                               width=width)), flush=True)
+                print(json.dumps(_side_by_side({**common, "stages": 0}, args.rounds, frames=max(4, frames),
+                                               height=height, width=width)), flush=True)
     if args.hd_frames:
-        results.append(_run(common, frames=max(3, args.hd_frames), height=1080, width=1920))
-        print(json.dumps(results[-1]), flush=True)
+        measure(max(3, args.hd_frames), 1080, 1920)
     if args.uhd_frames:
-        results.append(_run(common, frames=max(3, args.uhd_frames), height=2160, width=3840))
-        print(json.dumps(results[-1]), flush=True)
+        measure(max(3, args.uhd_frames), 2160, 3840)
     if args.rss:
-        w, h = (int(v) for v in args.rss_size.split("x"))
+        w, h = _size(args.rss_size)
         for n in (int(v) for v in args.rss.split(",")):
-            r = _run({**common, "warmup": 0}, frames=n, height=h, width=w)
+            r = _run({**common, "warmup": 0, "stages": 0}, frames=n, height=h, width=w)
             print(json.dumps({"rss_frames": n, "size": r["size"], "peak_rss_gib": r["peak_rss_gib"],
                               "session_sizes": r["session_sizes"]}), flush=True)
     return 0

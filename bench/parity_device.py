@@ -1,6 +1,7 @@
 """Parity of the engine with the official fixtures on any device and precision.
 
     python bench/parity_device.py --fixtures ../shared/fixtures --device cuda [--precision fp16]
+    (precisions: plugin.protocol.PRECISIONS: fp32, official-mixed, fp16, bf16)
 
 Prints mean/max |alpha - official| per fixture and the seconds per frame it took. On CUDA, TF32
 is turned off for fp32 so the comparison with the CPU-made fixtures is fair (cuDNN allows TF32 by
@@ -16,14 +17,18 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from plugin.protocol import PRECISIONS  # noqa: E402 - the one vocabulary (standard library only)
+
+FIXTURES = ("parity_two_objects.npz", "parity_single.npz")
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--fixtures", default=os.environ.get("MATANYONE_FIXTURES", os.path.join(ROOT, "..", "shared", "fixtures")))
     p.add_argument("--device", default="cpu")
-    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS)
     p.add_argument("--tf32", action="store_true")
+    p.add_argument("--only", choices=FIXTURES, help="one fixture instead of both")
     args = p.parse_args(argv)
 
     import numpy as np
@@ -34,7 +39,7 @@ def main(argv=None) -> int:
     if not args.tf32:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-    for name in ("parity_two_objects.npz", "parity_single.npz"):
+    for name in [args.only] if args.only else FIXTURES:
         data = np.load(os.path.join(args.fixtures, name))
         salt = str(data["salt"])
         net = load_network(f"stand-in:{salt}", device=args.device, precision=args.precision)
