@@ -180,3 +180,41 @@ def test_timed_steps_give_the_same_alphas():
     assert len(rows) == 3 and all(r["encoder"] > 0 and r["decoder"] > 0 for r in rows)
     assert rows[1]["readout"] > 0 and rows[0]["readout"] == 0  # the first frame joins: no readout
     assert "step" in vars(Session) and "encode_image" not in vars(net)
+
+
+def test_engine_bench_states_the_issue_targets_on_cuda_figures_only():
+    engine = _load("engine")
+
+    def result(size, precision, ms, device="cuda:0 (H100)", objects=1):
+        return {"size": size, "precision": precision, "ms_per_frame": ms, "s_per_frame": ms / 1000,
+                "device": device, "objects": objects}
+
+    assert engine._with_target(result("1920x1080", "fp16", 16.7))["target"] == "<= 16.7 ms/frame: met"
+    assert engine._with_target(result("1920x1080", "bf16", 16.8))["target"] == "<= 16.7 ms/frame: not met"
+    assert engine._with_target(result("1920x1080", "fp32", 39.0))["target"] == "<= 40.0 ms/frame: met"
+    assert engine._with_target(result("3840x2160", "fp16", 81.0))["target"] == "<= 80.0 ms/frame: not met"
+    assert "target" not in engine._with_target(result("1920x1080", "fp16", 10.0, device="cpu"))
+    assert "target" not in engine._with_target(result("512x288", "fp16", 10.0))
+    assert "target" not in engine._with_target(result("1920x1080", "fp16", 10.0, objects=2))
+    one, two = result("1920x1080", "fp16", 20.0), result("1920x1080", "fp16", 31.0, objects=2)
+    assert engine._two_objects(one, two)["target"] == "<= 1.5x: not met"
+    assert engine._two_objects(one, result("1920x1080", "fp16", 30.0, objects=2))["target"] == "<= 1.5x: met"
+
+
+def test_gpu_summary_reads_each_step_output(tmp_path):
+    summary = _load("gpu_summary")
+    (tmp_path / "engine.txt").write_text(
+        "### engine fp16 (1080p)\n"
+        + json.dumps({"size": "1920x1080", "precision": "fp16", "objects": 1, "ms_per_frame": 15.0,
+                      "first_frame_s": 2.5, "peak_cuda_gib": 3.1, "target": "<= 16.7 ms/frame: met",
+                      "stages_ms": {"encoder": 5.0}}) + "\n"
+        + json.dumps({"two_objects_over_one": 1.4, "size": "1920x1080", "precision": "fp16",
+                      "target": "<= 1.5x: met"}) + "\nTraceback: not json\n")
+    (tmp_path / "pipeline.txt").write_text("job measure: " + json.dumps({"job_over_engine_fps": 0.95}) + "\n"
+                                           + json.dumps({"job_measure": {"job_over_engine_fps": 0.95}}) + "\n")
+    lines = summary.summary(tmp_path)
+    assert lines[0].startswith("engine 1920x1080 fp16 x1: 15.0 ms/frame, first frame 2.5 s, peak CUDA 3.1 GiB, "
+                               "<= 16.7 ms/frame: met")
+    assert lines[1] == "engine 1920x1080 fp16: two objects / one 1.4x <= 1.5x: met"
+    assert lines[-1] == "pipeline job measure: {'job_over_engine_fps': 0.95}"
+    assert len(lines) == 4  # no parity.txt: no parity lines
