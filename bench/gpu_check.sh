@@ -91,6 +91,12 @@ if [ $DRY = 0 ]; then
     if ls .gpu/whl/*.whl >/dev/null 2>&1; then
         step "install carried wheels" 120 env.txt "$PY" -m pip install -q --no-index --no-deps --no-compile \
             --no-cache-dir --upgrade --target /tmp/gpu_check_site .gpu/whl/*.whl
+        if ! grep -q "^ok  install carried wheels" "$SUMMARY"; then  # no pip there: a wheel is a zip
+            for w in .gpu/whl/*.whl; do
+                "$PY" -m zipfile -e "$w" /tmp/gpu_check_site >>"$OUT/env.txt" 2>&1
+            done
+            echo "wheels unzipped into /tmp/gpu_check_site instead" | tee -a "$SUMMARY"
+        fi
         export PYTHONPATH=/tmp/gpu_check_site${PYTHONPATH:+:$PYTHONPATH}
     else
         echo "no .gpu/whl: run bench/gpu_prep.sh here and carry .gpu (OpenImageIO/OCIO steps will fail)" \
