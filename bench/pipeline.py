@@ -351,7 +351,9 @@ def job_measure(shot_path: Path, inputs, n: int) -> dict:
     out = {"frames": n, "device": device, "engine_first_s": round(eng["first_s"], 3),
            "engine_fps_after_first": eng["fps_after_first"] and round(eng["fps_after_first"], 3),
            "cli_wall_s": round(cli["wall_s"], 2), "job_frames_seen": len(times)}
-    if len(times) > 1 and times[-1] > times[0]:
+    if len(times) < 2 or times[-1] <= times[0]:
+        out["job_fps_note"] = "the alpha files appeared together (writer behind): no frame rate; use more frames"
+    else:
         job_fps = (len(times) - 1) / (times[-1] - times[0])
         out.update({"job_first_frame_s": round(times[0], 3), "job_fps_after_first": round(job_fps, 3)})
         if eng["fps_after_first"]:

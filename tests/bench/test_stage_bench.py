@@ -67,7 +67,9 @@ def test_pipeline_bench_stages_and_job_measure_on_cpu():
     assert figures["stages_clock"] == "perf_counter"
     job = figures["job_measure"]
     assert job["frames"] == 3 and job["job_frames_seen"] == 3 and job["device"] == "cpu"
-    assert job["engine_fps_after_first"] > 0 and job["job_fps_after_first"] > 0
+    assert job["engine_fps_after_first"] > 0
+    # On a busy CPU the idle-priority writer may write all three alphas at once: then no rate.
+    assert job["job_fps_after_first"] > 0 if "job_fps_after_first" in job else "job_fps_note" in job
     assert job["plate"] == "48x32 ACEScg EXR half ZIP"
     if shutil.which("nvidia-smi") is None:
         assert job["gpu_busy_note"] == "nvidia-smi not found: GPU busy not measured"
