@@ -314,8 +314,9 @@ class MatAnyoneNet(nn.Module):
         fg_block = (~fg).unsqueeze(2).repeat(1, NUM_HEADS, half, 1)
         bg_block = fg.unsqueeze(2).repeat(1, NUM_HEADS, half, 1)
         mask = torch.cat([fg_block, bg_block], 2).flatten(0, 1)  # (heads,16,hw)
-        mask[torch.where(mask.sum(-1) == mask.shape[-1])] = False
-        return mask
+        # A row that blocks every pixel blocks nothing instead. `all` and a masked fill keep it on
+        # the device: indexing by `torch.where(...)` read the indices back to the host (a sync).
+        return mask.masked_fill_(mask.all(-1, keepdim=True), False)
 
     def transform_objects(self, pixel: torch.Tensor, summaries: torch.Tensor, keep_aux: bool = False):
         """Object transformer.

@@ -127,7 +127,7 @@ class Session:
         """
         padded = self._image_tensor(image)
         pending = {i: self._pad_mask(i, p.mask) for i, p in self._objects.pending.items()}
-        out = {}
+        alphas = {}
         try:
             with autocast(self.device, self.settings.precision):
                 for obj_id in self._objects.ids_to_step():
@@ -143,11 +143,12 @@ class Session:
                         alpha = self._correct(self._states[obj_id], feats, pending[obj_id], given.permanent)
                     else:
                         alpha = self._advance(self._states[obj_id], feats)
-                    out[obj_id] = self._unpad(alpha)
+                    alphas[obj_id] = alpha
         finally:
             self._features.drop()
         self._steps += 1
-        return out
+        # Downloads last: each waits for the device, so every object's work is queued before the first.
+        return {obj_id: self._unpad(alpha) for obj_id, alpha in alphas.items()}
 
     def remove_object(self, obj_id) -> None:
         """Forget an object (its memory is freed)."""
