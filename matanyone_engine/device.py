@@ -13,7 +13,9 @@ Precision modes (the official drivers run autocast by default; our default is fp
   ``parity_two_objects.npz`` (stand-in "two-a", 119x203, 28 frames, 2 objects, warm-up 3):
   bf16 max |d alpha| 4.5e-3, mean 7.5e-4, p99 2.4e-3; fp16 max 1.1e-3, mean 1.1e-4, p99 5.0e-4
   (fp32: max 8.9e-5, mean 1.7e-7). On this CPU bf16 was ~2.5x slower than fp32; the
-  reduced precisions are meant for GPUs.
+  reduced precisions are meant for GPUs. On CUDA they run with `cudnn.benchmark` on (the
+  fastest convolution algorithms for the shot's shapes, timed on its first frame), so their
+  last bits may differ between processes, a resumed run included; fp32 never does.
 - ``official-mixed``: what the official drivers run (reference §9): autocast fp16 on CUDA,
   bf16 on the CPU, nothing on MPS; the same fp32 islands.
 
@@ -104,13 +106,32 @@ def check_precision(precision: str) -> str:
 def autocast(device: torch.device, precision: str):
     """Context manager: autocast for bf16/fp16/official-mixed; without autocast on CUDA, TF32
     convolutions off (cuDNN uses TF32 by default on Ampere and later, which is not fp32 and not
-    what the fixtures hold)."""
+    what the fixtures hold). With autocast on CUDA, cuDNN's benchmark mode (`_cudnn_tuned`)."""
     dtype = PRECISIONS[check_precision(precision)].get(device.type)
     if dtype is None:
         if device.type == "cuda":
             return _no_tf32()
         return contextlib.nullcontext()
+    if device.type == "cuda":
+        return _cudnn_tuned(dtype)
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@contextlib.contextmanager
+def _cudnn_tuned(dtype: torch.dtype):
+    """Autocast on CUDA with `cudnn.benchmark` on: cuDNN times its convolution algorithms on the
+    first call of each input shape and keeps the fastest, so a shot pays once, on its first
+    frame (every frame of a shot has the same shapes), and a new shot size is timed again.
+
+    Only for the reduced precisions: the algorithm picked by timing can change from one process
+    to the next, and with it the last bits of the alphas. fp32 keeps cuDNN's fixed heuristic
+    choice (`_no_tf32`): its alphas must be the same after a resume and match the fixtures.
+    """
+    cudnn = torch.backends.cudnn
+    with cudnn.flags(enabled=cudnn.enabled, benchmark=True, deterministic=cudnn.deterministic,
+                     allow_tf32=cudnn.allow_tf32):
+        with torch.autocast(device_type="cuda", dtype=dtype):
+            yield
 
 
 @contextlib.contextmanager

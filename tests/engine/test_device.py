@@ -31,3 +31,25 @@ def test_autocast_modes():
         assert (x @ x).dtype == torch.bfloat16
     with autocast(torch.device("cpu"), "fp32"):
         assert (x @ x).dtype == torch.float32
+
+
+@pytest.mark.filterwarnings("ignore:CUDA is not available")
+def test_cudnn_benchmark_only_for_reduced_precision_on_cuda():
+    """cuDNN's benchmark mode (fastest algorithm per shape) is on inside a reduced-precision step
+    on CUDA, and off for fp32 (whose alphas must repeat exactly after a resume) and off the GPU.
+    Runs without a GPU: entering the contexts touches only flags (autocast for an absent CUDA is
+    a no-op with a warning)."""
+    cudnn = torch.backends.cudnn
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert cudnn.benchmark is False  # torch's default, which the steps must leave as it was
+    seen = {}
+    for device in (cuda, cpu):
+        for precision in ("fp32", "fp16", "bf16", "official-mixed"):
+            with autocast(device, precision):
+                seen[device.type, precision] = cudnn.benchmark
+            assert cudnn.benchmark is False, (device, precision)
+    assert seen == {("cuda", "fp32"): False, ("cuda", "fp16"): True, ("cuda", "bf16"): True,
+                    ("cuda", "official-mixed"): True, ("cpu", "fp32"): False, ("cpu", "fp16"): False,
+                    ("cpu", "bf16"): False, ("cpu", "official-mixed"): False}
+    with autocast(cuda, "fp32"):  # fp32 on CUDA also keeps TF32 off
+        assert cudnn.allow_tf32 is False and torch.backends.cuda.matmul.allow_tf32 is False
