@@ -25,6 +25,7 @@ name) did not change and whose frames are all on disk is kept; only the others r
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -35,11 +36,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from plugin.errors import ShotFileError, UserError
 from plugin.job.files import (RunLock, clean_stale_temps, disk_full_error, frame_ranges, is_disk_full, job_paths,
                               read_json, update_record)
-from plugin.job.frames import READ_AHEAD, reader_threads  # noqa: F401 - part of the job's surface
+from plugin.job.frames import READ_AHEAD, EarlyImage, reader_threads  # noqa: F401 - part of the job's surface
 from plugin.job.inputs import (FileIds, all_written, check_colour, check_not_inputs, check_writable,
                                global_fingerprint, object_fingerprint, output_pattern, plate_fingerprint,
                                validate_masks)
-from plugin.job.planning import Fingerprints, RunPlan, internal_shape, plan  # noqa: F401
+from plugin.job.planning import Fingerprints, RunPlan, first_step, internal_shape, plan  # noqa: F401
 from plugin.job.runner import WRITE_BEHIND, Progress, RunContext, Runner, engine_settings  # noqa: F401
 from plugin.shot import Shot, parse_frame_range
 
@@ -95,8 +96,8 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
     check_writable(paths.out_dir)
     cancelled = _cancel_test(cancel)
 
-    plate = plates.open(shot.plate.path, (shot.plate.first, shot.plate.last))
-    with plate:
+    with contextlib.ExitStack() as opened:
+        plate = opened.enter_context(plates.open(shot.plate.path, (shot.plate.first, shot.plate.last)))
         missing = [f for f in (shot.plate.first, shot.plate.last) if f not in set(plate.frames)]
         if missing:
             raise ShotFileError(f"{shot.plate.path}: frames {shot.plate.first}-{shot.plate.last} asked, "
@@ -106,6 +107,10 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
         check_not_inputs(full_shot, shot, plate, paths)
         validate_masks(shot, shot.objects, plate.width, plate.height)
         check_colour(shot)
+        early = None
+        if network is None and not plate.is_movie:  # read the first frame while the network loads
+            early = opened.enter_context(EarlyImage(shot, plate, first_step(shot), internal_shape(
+                plate.height, plate.width, shot.engine.max_internal_size)))
         net = network if network is not None else load_network(shot)
         weights_id = str(net.weights_id)
         device = str(getattr(net, "device", "cpu"))
@@ -160,7 +165,7 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
             update_record(paths, entries("running"))
             key = {"global": fps.shared, "objects": {o.name: fps.objects[o.name] for o in to_run}}
             runner = Runner(RunContext(shot, plate, net, paths, the_plan, key, weights_id, shot_copy,
-                                       on_progress, cancelled, logger))
+                                       on_progress, cancelled, logger, early))
             status = runner.run()
             update_record(paths, entries(status))
             if status == "done":

@@ -21,23 +21,22 @@ class FrameLoader:
     """Loads one frame for the engine: decode, colour-convert (and resize) the image, and the
     keyframe masks of the objects that run (called on the reader pool)."""
 
-    def __init__(self, shot: Shot, plate, objects: Sequence[ShotObject], size: Optional[Tuple[int, int]]):
+    def __init__(self, shot: Shot, plate, objects: Sequence[ShotObject], size: Optional[Tuple[int, int]],
+                 early: Optional["EarlyImage"] = None):
         self.shot, self.plate, self.objects, self.size = shot, plate, list(objects), size
+        self.early = early
         self._decode_lock = threading.Lock()
 
     def __call__(self, frame: int):
-        from plugin import color, masks
+        from plugin import masks
         shot = self.shot
-        if getattr(self.plate, "is_movie", False):
-            with self._decode_lock:  # one movie decoder; sequences open a file per read
-                image = self.plate.read(frame)
-        else:
-            image = self.plate.read(frame)
-        image = color.to_network_input(image, shot.plate.colourspace, config=shot.plate.ocio_config,
-                                       display=shot.display, view=shot.view, parallel=False)
-        image = np.ascontiguousarray(image, dtype=np.float32)
-        if self.size is not None:
-            image = resize_image(image, self.size)
+        image = self.early.take(frame) if self.early is not None else None
+        if image is None:
+            if getattr(self.plate, "is_movie", False):
+                with self._decode_lock:  # one movie decoder; sequences open a file per read
+                    image = network_image(shot, self.plate, frame, self.size)
+            else:
+                image = network_image(shot, self.plate, frame, self.size)
         fmasks = {}
         for o in self.objects:
             path = o.keyframes.get(frame)
@@ -49,6 +48,56 @@ class FrameLoader:
                 m = resize_mask(m, self.size)
             fmasks[o.id] = m
         return frame, image, fmasks
+
+
+def network_image(shot: Shot, plate, frame: int, size: Optional[Tuple[int, int]]) -> np.ndarray:
+    """A plate frame as the engine takes it: decoded, in network-input colour, resized to `size`."""
+    from plugin import color
+    image = color.to_network_input(plate.read(frame), shot.plate.colourspace, config=shot.plate.ocio_config,
+                                   display=shot.display, view=shot.view, parallel=False)
+    image = np.ascontiguousarray(image, dtype=np.float32)
+    if size is not None:
+        image = resize_image(image, size)
+    return image
+
+
+class EarlyImage:
+    """The network image of the frame a run will most likely step first, read on its own
+    thread (at normal priority) while the network loads: without it a CPU job at 1080p
+    waits about a second for its first frame after the load, which the engine alone
+    does not. `take` hands it to the loader once; a guess that misses (a resume) is dropped.
+    Not for movies (one decoder, read in order)."""
+
+    def __init__(self, shot: Shot, plate, frame: int, size: Optional[Tuple[int, int]]):
+        from concurrent.futures import ThreadPoolExecutor
+        self.frame = frame
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matanyone-early")
+        self._future = self._pool.submit(network_image, shot, plate, frame, size)
+        self._pool.shutdown(wait=False)
+        self._lock = threading.Lock()
+        self._taken = False
+
+    def take(self, frame: int) -> Optional[np.ndarray]:
+        """The image if `frame` is the one read early (its read error, if it failed), once; else None."""
+        with self._lock:
+            if self._taken or frame != self.frame:
+                return None
+            self._taken = True
+        return self._future.result()
+
+    def __enter__(self) -> "EarlyImage":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Wait for a read still in progress (it holds the plate, which closes after the run)."""
+        self._future.cancel()
+        try:
+            self._future.result()
+        except BaseException:  # noqa: BLE001 - an unused guess's error does not matter
+            pass
 
 
 def resize_image(image: np.ndarray, size: Tuple[int, int]) -> np.ndarray:

@@ -93,6 +93,12 @@ def passes(shot: Shot, objects: Sequence[ShotObject]) -> List[Pass]:
                                                                   blend=True)]
 
 
+def first_step(shot: Shot) -> int:
+    """The frame a fresh run of every object steps first (what a job reads while the network loads)."""
+    first = passes(shot, shot.objects)[0]
+    return next(f for f in first.schedule if f in first.stepped)
+
+
 def covers(obj: ShotObject, direction: str, frame: int) -> bool:
     """True where a pass in `direction` gives `obj` an alpha (from its first keyframe on)."""
     if direction == "forward":
