@@ -132,6 +132,9 @@ done
 step "engine fp16 two objects (1080p)" 75 engine.txt "$PY" bench/engine.py --device $DEV --precision fp16 \
     --stages --two-objects $HD
 # shellcheck disable=SC2086
+MATANYONE_CUDNN_BENCHMARK=1 step "engine fp16 with cudnn.benchmark (1080p)" 60 engine.txt "$PY" bench/engine.py \
+    --device $DEV --precision fp16 --stages $HD
+# shellcheck disable=SC2086
 step "engine fp16 (4K)" 75 engine.txt "$PY" bench/engine.py --device $DEV --precision fp16 --stages $UHD
 
 # ---- the whole job at 1080p on the device: per-stage times and the job measure (GPU busy)
