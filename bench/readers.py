@@ -215,8 +215,8 @@ def main() -> int:
               f"{per_frame * FPS:5.1f} cores for {FPS:g} frames/s, {per_frame * FPS * 0.9:5.1f} for "
               f"{FPS * 0.9:g} frames/s")
         print(f"         on the {DEVICE_CORES}-core device, the readers could deliver (if they scaled linearly) "
-              f"{READERS_MAX / per_frame:.1f} frames/s with the default {READERS_MAX} readers, "
-              f"{DEVICE_CORES / per_frame:.1f} with {DEVICE_CORES}")
+              f"{DEVICE_CORES / per_frame:.1f} frames/s with its {DEVICE_CORES} readers "
+              f"(one per core, at most {READERS_MAX})")
     for name in ("exact", "LUT"):
         by = {r["readers"]: r["fps"] for r in rows if r["colour"] == name}
         scale = ", ".join(f"{n}: {by[n] / by[1]:.2f}x" for n in sorted(by))
