@@ -218,13 +218,13 @@ def stage_times(shot_path: Path, net) -> dict:
     of the reader and writer threads (decode, colour, write: their wall time counts the time the
     engine preempts them), wall seconds the stepping thread waited."""
     from matanyone_engine import Session
-    from plugin import color, job
+    from plugin import job
     from plugin.job import frames, runner, sinks
     from plugin.shot import Shot
     timer = StageTimer(net.device)
     timer.engine(Session, net)
-    timer.total(frames.FrameLoader, "__call__", "read", time.thread_time)
-    timer.total(color, "to_network_input", "colour", time.thread_time)
+    timer.total(frames.FrameLoader, "decode", "decode", time.thread_time)
+    timer.total(frames.FrameWork, "_convert", "colour", time.thread_time)  # a band, on any thread
     timer.total(sinks.AlphaOutputs, "write", "write", time.thread_time)
     timer.total(frames.OrderedReader, "next", "wait: frame")
     timer.total(runner.Runner, "_put", "wait: writer queue")
@@ -241,7 +241,6 @@ def stage_times(shot_path: Path, net) -> dict:
     out = {k: sum(r.get(k, 0.0) for r in later) / len(later) for k in (*DEVICE_STAGES, "step")}
     out["first step"] = steps[0].get("step", 0.0) if steps else 0.0
     out.update({k: v / n for k, v in timer.totals().items()})
-    out["decode"] = out.pop("read", 0.0) - out.get("colour", 0.0)
     out["job wall"] = wall / n
     out["clock"] = "CUDA events" if timer.cuda else "perf_counter"
     return out

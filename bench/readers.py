@@ -99,16 +99,16 @@ def write_plate(directory: Path, n: int, distinct: int, w: int, h: int) -> Path:
 
 @contextlib.contextmanager
 def colour_path(fast: bool):
-    """The LUT comparison: `plugin.color.to_network_input` with fast=True for the run (the
-    FrameLoader looks it up on the module at each call); exact: left as it is."""
+    """The LUT comparison: `plugin.color.network_input_bands` with fast=True for the run (a
+    FrameLoader looks it up when it is made); exact: left as it is."""
     from plugin import color
-    original = color.to_network_input
+    original = color.network_input_bands
     if fast:
-        color.to_network_input = functools.partial(original, fast=True)
+        color.network_input_bands = functools.partial(original, fast=True)
     try:
         yield
     finally:
-        color.to_network_input = original
+        color.network_input_bands = original
 
 
 def stage_cpu(shot, plate, frames, fast: bool) -> dict:

@@ -23,7 +23,7 @@ import difflib
 import functools
 import os
 import threading
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -251,14 +251,20 @@ def _apply(cpu, frame: np.ndarray, parallel: bool = True) -> np.ndarray:
     out = np.array(frame, dtype=np.float32, order="C", copy=True)
     if out.ndim != 3 or out.shape[2] != 3:
         raise ValueError(f"expected an HxWx3 frame, got shape {out.shape}")
+    _in_bands(functools.partial(_apply_in_thread, cpu), out, parallel)
+    return out
+
+
+def _in_bands(fn: Callable[[np.ndarray], None], out: np.ndarray, parallel: bool) -> None:
+    """Run an in-place per-pixel `fn` over `out`: whole in this thread, or in row bands on the
+    pool when `parallel` and the frame is big."""
     workers = min(8, os.cpu_count() or 1) if parallel else 1
     if workers < 2 or out.shape[0] * out.shape[1] < _PARALLEL_MIN_PIXELS or out.shape[0] < 2 * workers:
-        _apply_in_thread(cpu, out)  # in place, whole buffer
-        return out
+        fn(out)  # in place, whole buffer
+        return
     bands = np.array_split(out, 2 * workers, axis=0)   # row bands of a C-contiguous array: contiguous views
-    for _ in _pool().map(functools.partial(_apply_in_thread, cpu), bands):
+    for _ in _pool().map(fn, bands):
         pass
-    return out
 
 
 def convert(frame: np.ndarray, src: str, dst: str, *, config: Optional[str] = None) -> np.ndarray:
@@ -305,18 +311,37 @@ def to_network_input(frame: np.ndarray, colourspace: str, *, config: Optional[st
         float32 HxWx3 in [0, 1]: display-referred plates unchanged (clamped) whatever the
         display/view, others through the display/view transform, then clamped.
     """
+    convert = network_input_bands(colourspace, config=config, display=display, view=view, fast=fast)
+    out = np.array(frame, dtype=np.float32, order="C", copy=True)
+    _in_bands(convert, out, parallel)
+    return out
+
+
+def network_input_bands(colourspace: str, *, config: Optional[str] = None, display: Optional[str] = None,
+                        view: Optional[str] = None, fast: bool = False) -> Callable[[np.ndarray], None]:
+    """`to_network_input` as an in-place function of any C-contiguous float32 band of rows of a
+    frame: every step works pixel by pixel, so a frame converted band by band is the same bits
+    as converted whole (the job's readers share a frame's bands with the engine's thread)."""
     if is_display_referred(colourspace, config):
         if display is not None or view is not None:
             display_processor(colourspace, display=display, view=view, config=config)  # still checked
-        out = np.array(frame, dtype=np.float32, order="C", copy=True)
+        transform = None
     elif fast:
         from plugin import color_lut
-        out = color_lut._baked_display(frame, colourspace, display, view, 0.0, config)
+        transform = functools.partial(_apply_in_thread, color_lut.baked_display(
+            colourspace, display=display, view=view, config=config).cpu)
     else:
-        out = _apply(display_processor(colourspace, display=display, view=view, config=config), frame, parallel)
-    np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
-    np.clip(out, 0.0, 1.0, out=out)
-    return out
+        transform = functools.partial(_apply_in_thread, display_processor(colourspace, display=display,
+                                                                          view=view, config=config))
+
+    def convert(band: np.ndarray) -> None:
+        if transform is not None:
+            if band.ndim != 3 or band.shape[2] != 3:
+                raise ValueError(f"expected an HxWx3 frame, got shape {band.shape}")
+            transform(band)
+        np.nan_to_num(band, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+        np.clip(band, 0.0, 1.0, out=band)
+    return convert
 
 
 def display_frame(frame: np.ndarray, colourspace: str, display: Optional[str] = None,

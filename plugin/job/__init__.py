@@ -109,8 +109,7 @@ def run(shot: Shot, *, on_progress: Optional[Callable[[Progress], None]] = None,
         check_colour(shot)
         early = None
         if network is None and not plate.is_movie:  # read the first frame while the network loads
-            early = opened.enter_context(EarlyImage(shot, plate, first_step(shot), internal_shape(
-                plate.height, plate.width, shot.engine.max_internal_size)))
+            early = opened.enter_context(EarlyImage(shot, plate, first_step(shot)))
         net = network if network is not None else load_network(shot)
         weights_id = str(net.weights_id)
         device = str(getattr(net, "device", "cpu"))

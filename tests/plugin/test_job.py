@@ -182,13 +182,15 @@ def _counting_plate_reads(monkeypatch, reads):
     monkeypatch.setattr(plates, "open", counting_open)
 
 
-@pytest.mark.parametrize("direction, first_step", [("forward", FIRST + 1), ("backward", FIRST + 4)])
-def test_first_frame_is_read_while_the_network_loads(tmp_path, monkeypatch, direction, first_step):
+@pytest.mark.parametrize("direction, first_step, internal", [("forward", FIRST + 1, None),
+                                                              ("backward", FIRST + 4, None),
+                                                              ("both", FIRST + 4, 32)])
+def test_first_frame_is_read_while_the_network_loads(tmp_path, monkeypatch, direction, first_step, internal):
     """The engine alone starts stepping as soon as its network is built: the job reads its first
     frame during the load (issue 22: a 1080p CPU job otherwise waits ~1 s more), once, and the
     alphas are those of a run given a loaded network (which reads nothing early)."""
     shot = Shot.load(make_shot(tmp_path / "a", n=6, keyframes={"hero": [FIRST + 1, FIRST + 4]},
-                               direction=direction))
+                               direction=direction, max_internal_size=internal))
     reads = []
     _counting_plate_reads(monkeypatch, reads)
     real_load = job.load_network
@@ -204,14 +206,13 @@ def test_first_frame_is_read_while_the_network_loads(tmp_path, monkeypatch, dire
     assert job.planning.first_step(shot) == first_step
     assert job.run(shot).status == "done"
     assert during_load and during_load[0] == (first_step, "matanyone-early_0"), during_load
-    frames = [f for f, _ in reads]
-    assert sorted(frames) == sorted(set(frames)), "a frame was read twice"
+    assert [f for f, _ in reads].count(first_step) == 1, reads  # read early, and only then (every pass)
 
     given = Shot.load(make_shot(tmp_path / "b", n=6, keyframes={"hero": [FIRST + 1, FIRST + 4]},
-                                direction=direction))
+                                direction=direction, max_internal_size=internal))
     reads.clear()
     assert job.run(given, network=real_load(given)).status == "done"
-    assert all(name.startswith("matanyone-reader") for _, name in reads), reads
+    assert all(name.startswith("matanyone-reader") or name == "MainThread" for _, name in reads), reads
     assert output_alphas(tmp_path / "a" / "out").keys() == output_alphas(tmp_path / "b" / "out").keys()
     for (name, a), b in zip(output_alphas(tmp_path / "a" / "out").items(),
                             output_alphas(tmp_path / "b" / "out").values()):
@@ -232,6 +233,6 @@ def test_a_first_frame_guess_that_misses_is_dropped(tmp_path, monkeypatch):
     assert result.status == "done" and result.resumed_from is not None
     early = [f for f, name in reads if name.startswith("matanyone-early")]
     assert early == [FIRST]
-    assert FIRST not in [f for f, name in reads if name.startswith("matanyone-reader")]
-    assert [f for f, name in reads if name.startswith("matanyone-reader")] == \
-        list(range(result.resumed_from + 1, FIRST + 6))
+    stepped = [f for f, name in reads if not name.startswith("matanyone-early")]
+    assert FIRST not in stepped
+    assert sorted(set(stepped)) == list(range(result.resumed_from + 1, FIRST + 6))
