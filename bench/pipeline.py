@@ -180,11 +180,19 @@ def _env(extra=None) -> dict:
     return dict(os.environ, PYTHONPATH=path, **(extra or {}))
 
 
+def _settle() -> None:
+    """Write out dirty pages before a timed process, so the kernel's writeback of what the one
+    before wrote (a job's alphas and saved state, the bench's .npy frames) is not timed in it."""
+    if hasattr(os, "sync"):
+        os.sync()
+
+
 def engine_process(shot_path: Path, frames_npy: Path, mask_npy: Path) -> dict:
     """The engine alone as its own process (interpreter, torch import, network build, steps over
     frames already decoded and converted): what the CLI process is compared with."""
     from plugin.shot import Shot
     engine = Shot.load(shot_path).engine
+    _settle()
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", ENGINE_PROCESS, str(frames_npy), str(mask_npy), WEIGHTS,
                            str(engine.warmup), engine.device, engine.precision],
@@ -309,6 +317,7 @@ class _GpuBusy:
 def cli_run(shot_path: Path, extra_env=None, watch: bool = False, gpu_busy=None) -> dict:
     """`python -m plugin run SHOT --force --quiet` as a fresh process: wall, CPU, peak RSS; with
     `watch`, the times its alpha files appear; with `gpu_busy` (a _GpuBusy), sampled meanwhile."""
+    _settle()
     t0 = time.perf_counter()
     out_dir = shot_path.parent / "out"
     out_dir.mkdir(exist_ok=True)
