@@ -36,10 +36,6 @@ class FrameLoader:
                                                  display=shot.display, view=shot.view)
         self._decode_lock = threading.Lock()
 
-    def __call__(self, frame: int):
-        """(frame, network image, {object id: mask}), loaded in the calling thread."""
-        return FrameWork(self, frame).take()
-
     def decode(self, frame: int) -> np.ndarray:
         if self.is_movie:
             with self._decode_lock:  # one movie decoder; sequences open a file per read

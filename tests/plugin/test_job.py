@@ -65,12 +65,9 @@ def test_plan_keeps_what_holds_these_settings_and_resumes_unless_forced(tmp_path
     assert not p.kept and not p.resume and p.carried == {"hero": set(), "prop": set()}
 
 
-def test_reader_stays_a_bounded_number_of_frames_ahead(tmp_path, monkeypatch):
-    """No whole-clip arrays: decoded frames in flight never exceed the read-ahead queue."""
-    from matanyone_engine import Session
+def _counting_plate_reads(monkeypatch, reads, on_read=None):
+    """Make every plate the job opens record (frame, thread name) of each read (then call `on_read`)."""
     from plugin import plates
-    shot = Shot.load(make_shot(tmp_path, n=12))
-    reads, steps, ahead = [], [], []
     real_open = plates.open
 
     def counting_open(*a, **k):
@@ -78,19 +75,27 @@ def test_reader_stays_a_bounded_number_of_frames_ahead(tmp_path, monkeypatch):
         real_read = plate.read
 
         def read(frame):
-            reads.append(frame)
-            ahead.append(len(reads) - len(steps))
+            reads.append((frame, threading.current_thread().name))
+            if on_read is not None:
+                on_read()
             return real_read(frame)
         plate.read = read
         return plate
+    monkeypatch.setattr(plates, "open", counting_open)
 
+
+def test_reader_stays_a_bounded_number_of_frames_ahead(tmp_path, monkeypatch):
+    """No whole-clip arrays: decoded frames in flight never exceed the read-ahead queue."""
+    from matanyone_engine import Session
+    shot = Shot.load(make_shot(tmp_path, n=12))
+    reads, steps, ahead = [], [], []
+    _counting_plate_reads(monkeypatch, reads, on_read=lambda: ahead.append(len(reads) - len(steps)))
     real_step = Session.step
 
     def slow_step(self, image, **kw):
         steps.append(1)
         return real_step(self, image, **kw)
 
-    monkeypatch.setattr(plates, "open", counting_open)
     monkeypatch.setattr(Session, "step", slow_step)
     progress = []
     result = job.run(shot, on_progress=progress.append)
@@ -163,23 +168,6 @@ def test_one_reader_per_core(monkeypatch, cores, readers):
     assert job.reader_threads() == readers
     monkeypatch.setenv("MATANYONE_PLUGIN_READERS", "3")
     assert job.reader_threads() == 3
-
-
-def _counting_plate_reads(monkeypatch, reads):
-    """Make every plate the job opens record (frame, thread name) of each read."""
-    from plugin import plates
-    real_open = plates.open
-
-    def counting_open(*a, **k):
-        plate = real_open(*a, **k)
-        real_read = plate.read
-
-        def read(frame):
-            reads.append((frame, threading.current_thread().name))
-            return real_read(frame)
-        plate.read = read
-        return plate
-    monkeypatch.setattr(plates, "open", counting_open)
 
 
 @pytest.mark.parametrize("direction, first_step, internal", [("forward", FIRST + 1, None),

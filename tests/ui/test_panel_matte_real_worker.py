@@ -27,12 +27,13 @@ def _written(pattern, frame):
     return np.round(np.clip(alpha, 0, 1) * 255).astype(np.uint8)
 
 
-def _two_objects(panel, c):
+def _two_objects(panel, c, frame=3):
+    """Paint a first mask of two objects, "box" and "corner", on `frame`."""
     v = panel.viewer
     panel.tools.set_tool("brush")
     panel.tools.size.setValue(8)
     panel.tools.hardness.setValue(100)
-    c.set_frame(3)
+    c.set_frame(frame)
     c.add_object("box")
     drag(v, [v.to_widget(28, 25), v.to_widget(45, 30), v.to_widget(55, 35)])
     c.add_object("corner")
@@ -206,14 +207,7 @@ def test_pixel_readout_shows_the_plate_value_and_each_written_alpha(qtbot, tmp_p
     panel, c = _open(qtbot, tmp_path, 3)
     try:
         v = panel.viewer
-        panel.tools.set_tool("brush")
-        panel.tools.size.setValue(8)
-        panel.tools.hardness.setValue(100)
-        c.set_frame(1)
-        c.add_object("box")
-        drag(v, [v.to_widget(28, 25), v.to_widget(45, 30), v.to_widget(55, 35)])
-        c.add_object("corner")
-        drag(v, [v.to_widget(75, 50), v.to_widget(85, 55)])
+        _two_objects(panel, c, frame=1)
         panel.run_box.direction.setCurrentIndex(panel.run_box.direction.findData("forward"))
         panel.run_box.run_button.click()
         qtbot.waitUntil(lambda: not c.running, timeout=240000)
